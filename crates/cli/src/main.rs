@@ -1,0 +1,152 @@
+//! `mugai`: the command-line face of the mugai sanitizer.
+//!
+//! Exit codes: 0 clean, 1 something found, disarmed, quarantined or rejected,
+//! 2 error (unreadable input, bad policy, or the engine could not decide).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use mugai_core::{Direction, Engine, Policy};
+
+mod sanitize;
+mod scan;
+
+#[derive(Parser)]
+#[command(
+    name = "mugai",
+    version,
+    about = "Mail sanitization (無害化) between segments"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Sanitize one message and write the rebuilt message.
+    Sanitize {
+        /// The message (.eml); `-` reads standard input.
+        input: PathBuf,
+        /// Where to write the rebuilt message; standard output if absent.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Where to write the JSON report.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// Scan files and directories (eml, mbox, or bare attachments) and summarize.
+    Scan {
+        /// Files or directories, walked recursively.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Print one JSON document instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// Sample corpus helpers.
+    Sample {
+        #[command(subcommand)]
+        command: SampleCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SampleCommand {
+    /// Store dangerous files as `<name>.in.zip` (base64 text in a zip), never raw.
+    Encode {
+        /// Files to encode; each `F` becomes `F.in.zip` beside it.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(clap::Args)]
+struct PolicyArgs {
+    /// Policy file (TOML); the built-in defaults otherwise (see rules/policy.toml).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Which way the mail crosses.
+    #[arg(long, value_enum, default_value_t = DirectionArg::Inbound)]
+    direction: DirectionArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DirectionArg {
+    Inbound,
+    Outbound,
+}
+
+impl PolicyArgs {
+    fn engine(&self) -> Result<(Engine, Direction)> {
+        let policy = match &self.policy {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading policy {}", path.display()))?;
+                Policy::from_toml(&text).with_context(|| format!("in {}", path.display()))?
+            }
+            None => Policy::default(),
+        };
+        let direction = match self.direction {
+            DirectionArg::Inbound => Direction::Inbound,
+            DirectionArg::Outbound => Direction::Outbound,
+        };
+        Ok((Engine::new(policy), direction))
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Sanitize {
+            input,
+            output,
+            report,
+            policy,
+        } => policy.engine().and_then(|(engine, dir)| {
+            sanitize::run(&engine, dir, &input, output.as_deref(), report.as_deref())
+        }),
+        Command::Scan {
+            paths,
+            json,
+            jobs,
+            policy,
+        } => policy
+            .engine()
+            .and_then(|(engine, dir)| scan::run(&engine, dir, &paths, json, jobs)),
+        Command::Sample {
+            command: SampleCommand::Encode { files },
+        } => encode(&files),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("mugai: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn encode(files: &[PathBuf]) -> Result<u8> {
+    for file in files {
+        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .context("file name is not UTF-8")?;
+        let out = file.with_file_name(format!("{name}.in.zip"));
+        std::fs::write(&out, mugai_core::input::encode_container(name, &bytes))
+            .with_context(|| format!("writing {}", out.display()))?;
+        eprintln!("{} -> {}", file.display(), out.display());
+    }
+    Ok(0)
+}

@@ -1,0 +1,566 @@
+//! Archive walkers. Each hands its members, one at a time, back to the
+//! inspector, and enforces the bomb defenses that only it can see: overlapping
+//! zip members, lying sizes, absurd ratios.
+
+use std::io::{Cursor, Read};
+
+use crate::finding::FindingKind;
+use crate::identify::FileType;
+use crate::inspect::Inspector;
+
+/// Ratios are only judged above this size: small text compresses very well.
+const RATIO_FLOOR: u64 = 1 << 20;
+
+/// Walks the members of an archive of type `t`.
+pub(crate) fn walk(
+    ins: &mut Inspector<'_>,
+    t: FileType,
+    bytes: &[u8],
+    location: &str,
+    depth: usize,
+) {
+    match t {
+        FileType::Zip => walk_zip(ins, bytes, location, depth),
+        FileType::Tar => walk_tar(ins, bytes, location, depth),
+        FileType::Gzip | FileType::Bzip2 | FileType::Xz => {
+            walk_stream(ins, t, bytes, location, depth)
+        }
+        FileType::SevenZip => walk_7z(ins, bytes, location, depth),
+        FileType::Iso => walk_iso(ins, bytes, location, depth),
+        _ => {}
+    }
+}
+
+/// Member names: UTF-8 when valid, else Shift_JIS (what Japanese Windows
+/// writes into zips without the UTF-8 flag), else lossy.
+pub(crate) fn decode_name(raw: &[u8]) -> String {
+    if let Ok(s) = std::str::from_utf8(raw) {
+        return s.to_owned();
+    }
+    let (s, had_errors) = encoding_rs::SHIFT_JIS.decode_without_bom_handling(raw);
+    if had_errors {
+        String::from_utf8_lossy(raw).into_owned()
+    } else {
+        s.into_owned()
+    }
+}
+
+/// Decompresses `r` (which came from `compressed` bytes) within the budget's
+/// allowance, stopping as soon as the ratio betrays a bomb.
+fn read_bounded(
+    ins: &mut Inspector<'_>,
+    mut r: impl Read,
+    compressed: u64,
+) -> Result<Vec<u8>, ReadFailure> {
+    let allowance = ins.budget.entry_allowance();
+    let max_ratio = ins.budget.limits.max_compression_ratio;
+    let mut data = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = match r.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ReadFailure::Io(e.to_string())),
+        };
+        data.extend_from_slice(&chunk[..n]);
+        let len = data.len() as u64;
+        if len > RATIO_FLOOR && len / compressed.max(1) > max_ratio {
+            return Err(ReadFailure::Bomb(len / compressed.max(1)));
+        }
+        if len > allowance {
+            return Err(ReadFailure::TooBig(allowance));
+        }
+    }
+    if ins.budget.spend_bytes(data.len() as u64).is_err() {
+        return Err(ReadFailure::TooBig(allowance));
+    }
+    Ok(data)
+}
+
+enum ReadFailure {
+    Io(String),
+    TooBig(u64),
+    Bomb(u64),
+}
+
+impl ReadFailure {
+    fn report(self, ins: &mut Inspector<'_>, location: &str) {
+        match self {
+            ReadFailure::Io(e) => ins.finding(
+                FindingKind::Malformed,
+                location,
+                format!("unreadable member: {e}"),
+            ),
+            ReadFailure::TooBig(n) => ins.finding(
+                FindingKind::LimitExceeded,
+                location,
+                format!("member decompresses to more than {n} bytes"),
+            ),
+            ReadFailure::Bomb(ratio) => ins.finding(
+                FindingKind::ArchiveBomb,
+                location,
+                format!("compression ratio above {ratio}:1"),
+            ),
+        }
+    }
+}
+
+fn walk_zip(ins: &mut Inspector<'_>, bytes: &[u8], location: &str, depth: usize) {
+    let mut zip = match zip::ZipArchive::new(Cursor::new(bytes)) {
+        Ok(z) => z,
+        Err(e) => {
+            ins.finding(
+                FindingKind::UninspectableArchive,
+                location,
+                format!("corrupt zip: {e}"),
+            );
+            return;
+        }
+    };
+    // Overlapping members (Fifield's non-recursive bomb) are refused before
+    // anything is decompressed.
+    let mut spans = Vec::with_capacity(zip.len());
+    for i in 0..zip.len() {
+        let Ok(f) = zip.by_index_raw(i) else { continue };
+        let end = f
+            .data_start()
+            .unwrap_or(f.header_start())
+            .saturating_add(f.compressed_size());
+        spans.push((f.header_start(), end));
+    }
+    spans.sort_unstable();
+    if spans.windows(2).any(|w| w[1].0 < w[0].1) || spans.windows(2).any(|w| w[0].0 == w[1].0) {
+        ins.finding(
+            FindingKind::ArchiveBomb,
+            location,
+            format!(
+                "{} members whose data overlap (non-recursive zip bomb)",
+                zip.len()
+            ),
+        );
+        return;
+    }
+    for i in 0..zip.len() {
+        let (name, encrypted, size, compressed, is_dir) = match zip.by_index_raw(i) {
+            Ok(f) => (
+                decode_name(f.name_raw()),
+                f.encrypted(),
+                f.size(),
+                f.compressed_size(),
+                f.is_dir(),
+            ),
+            Err(e) => {
+                ins.finding(FindingKind::Malformed, location, format!("member {i}: {e}"));
+                continue;
+            }
+        };
+        if is_dir {
+            continue;
+        }
+        let here = format!("{location}!{name}");
+        if encrypted {
+            // The name is still visible: a dangerous one is a finding of its own.
+            crate::names::check_name(&name, &here, &mut ins.findings);
+            ins.finding(
+                FindingKind::EncryptedArchive,
+                &here,
+                "encrypted member cannot be inspected".into(),
+            );
+            if ins.budget.take_entry().is_err() {
+                return;
+            }
+            continue;
+        }
+        if size > RATIO_FLOOR && size / compressed.max(1) > ins.budget.limits.max_compression_ratio
+        {
+            ins.finding(
+                FindingKind::ArchiveBomb,
+                &here,
+                format!(
+                    "compression ratio {}:1 ({size} bytes from {compressed})",
+                    size / compressed.max(1)
+                ),
+            );
+            continue;
+        }
+        let data = match zip.by_index(i) {
+            Ok(f) => read_bounded(ins, f, compressed),
+            Err(e) => Err(ReadFailure::Io(e.to_string())),
+        };
+        match data {
+            Ok(data) => {
+                if ins.member(&name, &data, location, depth).is_err() {
+                    return;
+                }
+            }
+            Err(failure) => failure.report(ins, &here),
+        }
+    }
+}
+
+fn walk_tar(ins: &mut Inspector<'_>, bytes: &[u8], location: &str, depth: usize) {
+    let mut archive = tar::Archive::new(Cursor::new(bytes));
+    let entries = match archive.entries() {
+        Ok(e) => e,
+        Err(e) => {
+            ins.finding(
+                FindingKind::UninspectableArchive,
+                location,
+                format!("corrupt tar: {e}"),
+            );
+            return;
+        }
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                ins.finding(
+                    FindingKind::Malformed,
+                    location,
+                    format!("corrupt tar entry: {e}"),
+                );
+                return;
+            }
+        };
+        let kind = entry.header().entry_type();
+        if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+            continue;
+        }
+        let name = decode_name(&entry.path_bytes());
+        // tar does not compress; a compressed tar came through walk_stream.
+        let size = entry.header().size().unwrap_or(0);
+        match read_bounded(ins, entry, size.max(1)) {
+            Ok(data) => {
+                if ins.member(&name, &data, location, depth).is_err() {
+                    return;
+                }
+            }
+            Err(failure) => failure.report(ins, &format!("{location}!{name}")),
+        }
+    }
+}
+
+/// gzip, bzip2 and xz hold one stream: the member is the stream, named after
+/// the archive without its compression suffix.
+fn walk_stream(ins: &mut Inspector<'_>, t: FileType, bytes: &[u8], location: &str, depth: usize) {
+    let outer = location.rsplit('!').next().unwrap_or(location);
+    let inner = strip_compression_suffix(outer);
+    let data = match t {
+        FileType::Gzip => read_bounded(
+            ins,
+            flate2::read::MultiGzDecoder::new(bytes),
+            bytes.len() as u64,
+        ),
+        FileType::Bzip2 => read_bounded(
+            ins,
+            bzip2::read::MultiBzDecoder::new(bytes),
+            bytes.len() as u64,
+        ),
+        _ => {
+            let allowance = ins.budget.entry_allowance();
+            let mut out = LimitedWriter {
+                buf: Vec::new(),
+                cap: allowance,
+            };
+            match lzma_rs::xz_decompress(&mut Cursor::new(bytes), &mut out) {
+                Ok(()) => ins
+                    .budget
+                    .spend_bytes(out.buf.len() as u64)
+                    .map(|()| out.buf)
+                    .map_err(|_| ReadFailure::TooBig(allowance)),
+                Err(_) if out.buf.len() as u64 >= allowance => Err(ReadFailure::TooBig(allowance)),
+                Err(e) => Err(ReadFailure::Io(format!("{e:?}"))),
+            }
+        }
+    };
+    match data {
+        Ok(data) => {
+            let ratio = data.len() as u64 / (bytes.len() as u64).max(1);
+            if data.len() as u64 > RATIO_FLOOR && ratio > ins.budget.limits.max_compression_ratio {
+                ins.finding(
+                    FindingKind::ArchiveBomb,
+                    location,
+                    format!("compression ratio {ratio}:1"),
+                );
+                return;
+            }
+            let _ = ins.member(&inner, &data, location, depth);
+        }
+        Err(failure) => failure.report(ins, location),
+    }
+}
+
+fn strip_compression_suffix(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    for (suffix, replacement) in [
+        (".tgz", ".tar"),
+        (".tbz2", ".tar"),
+        (".txz", ".tar"),
+        (".gz", ""),
+        (".bz2", ""),
+        (".xz", ""),
+    ] {
+        if lower.ends_with(suffix) {
+            return format!("{}{replacement}", &name[..name.len() - suffix.len()]);
+        }
+    }
+    format!("{name}.decompressed")
+}
+
+/// A writer that refuses to grow past `cap`, so an xz bomb stops early.
+struct LimitedWriter {
+    buf: Vec<u8>,
+    cap: u64,
+}
+
+impl std::io::Write for LimitedWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if (self.buf.len() + data.len()) as u64 > self.cap {
+            return Err(std::io::Error::other("decompression limit"));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn walk_7z(ins: &mut Inspector<'_>, bytes: &[u8], location: &str, depth: usize) {
+    use sevenz_rust2::{ArchiveReader, Error, Password};
+    const DICTIONARY_LIMIT_KB: usize = 256 * 1024;
+    let mut reader = match ArchiveReader::new_with_memory_limit(
+        Cursor::new(bytes),
+        Password::empty(),
+        DICTIONARY_LIMIT_KB,
+    ) {
+        Ok(r) => r,
+        Err(Error::PasswordRequired | Error::MaybeBadPassword(_)) => {
+            ins.finding(
+                FindingKind::EncryptedArchive,
+                location,
+                "7z with encrypted headers: member names hidden".into(),
+            );
+            return;
+        }
+        Err(e) => {
+            ins.finding(
+                FindingKind::UninspectableArchive,
+                location,
+                format!("unreadable 7z: {e}"),
+            );
+            return;
+        }
+    };
+    reader.set_thread_count(1);
+    let mut stop = false;
+    let result = reader.for_each_entries(|entry, r| {
+        if entry.is_directory || !entry.has_stream {
+            return Ok(true);
+        }
+        let name = entry.name.clone();
+        let compressed = entry.compressed_size.max(1);
+        match read_bounded(ins, r, compressed) {
+            Ok(data) => {
+                if ins.member(&name, &data, location, depth).is_err() {
+                    stop = true;
+                    return Ok(false);
+                }
+            }
+            Err(failure) => {
+                failure.report(ins, &format!("{location}!{name}"));
+                return Ok(false);
+            }
+        }
+        Ok(!stop)
+    });
+    match result {
+        Ok(()) => {}
+        Err(Error::PasswordRequired | Error::MaybeBadPassword(_)) => {
+            let names: Vec<String> = reader
+                .archive()
+                .files
+                .iter()
+                .map(|f| f.name.clone())
+                .collect();
+            for name in names {
+                let here = format!("{location}!{name}");
+                crate::names::check_name(&name, &here, &mut ins.findings);
+                ins.finding(
+                    FindingKind::EncryptedArchive,
+                    &here,
+                    "encrypted member cannot be inspected".into(),
+                );
+            }
+        }
+        Err(e) => ins.finding(
+            FindingKind::UninspectableArchive,
+            location,
+            format!("7z: {e}"),
+        ),
+    }
+}
+
+const SECTOR: usize = 2048;
+const MAX_DIR_DEPTH: usize = 16;
+
+fn walk_iso(ins: &mut Inspector<'_>, b: &[u8], location: &str, depth: usize) {
+    // Prefer the Joliet tree (Unicode names) over the 8.3 primary tree.
+    let mut root = None;
+    for n in 16..48 {
+        let Some(vd) = b.get(n * SECTOR..(n + 1) * SECTOR) else {
+            break;
+        };
+        if &vd[1..6] != b"CD001" || vd[0] == 255 {
+            break;
+        }
+        let joliet = vd[0] == 2 && matches!(&vd[88..91], b"%/@" | b"%/C" | b"%/E");
+        if vd[0] == 1 || joliet {
+            let rec = &vd[156..190];
+            let lba = crate::identify::u32_le(rec, 2).unwrap_or(0) as usize;
+            let len = crate::identify::u32_le(rec, 10).unwrap_or(0) as usize;
+            if joliet || root.is_none() {
+                root = Some((lba, len, joliet));
+            }
+        }
+    }
+    let Some((lba, len, joliet)) = root else {
+        ins.finding(
+            FindingKind::UninspectableArchive,
+            location,
+            "ISO without a readable volume descriptor".into(),
+        );
+        return;
+    };
+    let mut visited = Vec::new();
+    if let Err(what) = iso_dir(
+        ins,
+        b,
+        location,
+        depth,
+        (lba, len, joliet),
+        "",
+        0,
+        &mut visited,
+    ) {
+        ins.finding(FindingKind::Malformed, location, what);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn iso_dir(
+    ins: &mut Inspector<'_>,
+    b: &[u8],
+    location: &str,
+    depth: usize,
+    (lba, len, joliet): (usize, usize, bool),
+    prefix: &str,
+    dir_depth: usize,
+    visited: &mut Vec<usize>,
+) -> Result<(), String> {
+    if dir_depth > MAX_DIR_DEPTH || visited.contains(&lba) {
+        return Err("directory loop or too deep".into());
+    }
+    visited.push(lba);
+    let start = lba.checked_mul(SECTOR).ok_or("bad extent")?;
+    let dir = b
+        .get(start..start.saturating_add(len).min(b.len()))
+        .ok_or("directory outside image")?;
+    let mut pos = 0;
+    while pos < dir.len() {
+        let rec_len = dir[pos] as usize;
+        if rec_len == 0 {
+            pos = (pos / SECTOR + 1) * SECTOR;
+            continue;
+        }
+        let Some(rec) = dir.get(pos..pos + rec_len).filter(|r| r.len() >= 34) else {
+            return Err("truncated directory record".into());
+        };
+        pos += rec_len;
+        let name_len = rec[32] as usize;
+        let Some(raw_name) = rec.get(33..33 + name_len) else {
+            continue;
+        };
+        if raw_name == [0] || raw_name == [1] {
+            continue;
+        }
+        let name = if joliet {
+            let units: Vec<u16> = raw_name
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                .collect();
+            String::from_utf16_lossy(&units)
+        } else {
+            String::from_utf8_lossy(raw_name).into_owned()
+        };
+        let name = name
+            .split(';')
+            .next()
+            .unwrap_or(&name)
+            .trim_end_matches('.')
+            .to_owned();
+        let path = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let extent = crate::identify::u32_le(rec, 2).unwrap_or(0) as usize;
+        let size = crate::identify::u32_le(rec, 10).unwrap_or(0) as usize;
+        if rec[25] & 0x02 != 0 {
+            iso_dir(
+                ins,
+                b,
+                location,
+                depth,
+                (extent, size, joliet),
+                &path,
+                dir_depth + 1,
+                visited,
+            )?;
+            continue;
+        }
+        let data_start = extent.saturating_mul(SECTOR);
+        let Some(data) = b.get(data_start..data_start.saturating_add(size)) else {
+            ins.finding(
+                FindingKind::Malformed,
+                &format!("{location}!{path}"),
+                "file extent outside the image".into(),
+            );
+            continue;
+        };
+        // Extents may be shared; each read counts, so aliasing cannot amplify.
+        if ins.budget.spend_bytes(data.len() as u64).is_err() {
+            ins.finding(
+                FindingKind::LimitExceeded,
+                location,
+                "ISO members exceed the decompression budget".into(),
+            );
+            return Ok(());
+        }
+        if ins.member(&path, data, location, depth).is_err() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shift_jis_names() {
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("会議資料.exe");
+        assert_eq!(decode_name(&sjis), "会議資料.exe");
+        assert_eq!(decode_name("資料.pdf".as_bytes()), "資料.pdf");
+    }
+
+    #[test]
+    fn compression_suffixes() {
+        assert_eq!(strip_compression_suffix("a.tar.gz"), "a.tar");
+        assert_eq!(strip_compression_suffix("a.TGZ"), "a.tar");
+        assert_eq!(strip_compression_suffix("blob"), "blob.decompressed");
+    }
+}

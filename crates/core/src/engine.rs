@@ -1,0 +1,401 @@
+//! The engine: one message in, one outcome out.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Instant;
+
+use mail_parser::MessageParser;
+use serde::{Deserialize, Serialize};
+
+use crate::finding::{Finding, FindingKind};
+use crate::inspect::{Inspector, sha256};
+use crate::limits::Budget;
+use crate::mime::{self, Body, Entity, MimeError};
+use crate::notice;
+use crate::policy::{Direction, DirectionPolicy, MessageAction, PartAction, Policy};
+use crate::rebuild::Rebuild;
+use crate::report::{MessageInfo, PartReport, Report, Timings, Verdict};
+
+/// Who sent the message to whom, as seen by the MTA.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Envelope {
+    /// MAIL FROM, without angle brackets; `None` for the null sender.
+    pub mail_from: Option<String>,
+    /// RCPT TO addresses.
+    pub rcpt_to: Vec<String>,
+    /// Address of the SMTP client.
+    pub client_ip: Option<IpAddr>,
+    /// HELO/EHLO name.
+    pub helo: Option<String>,
+    /// Which way the message crosses.
+    pub direction: Direction,
+}
+
+/// What to do with one message.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The decision.
+    pub verdict: Verdict,
+    /// The rebuilt message; present exactly when the verdict is `Deliver`.
+    pub message: Option<Vec<u8>>,
+    /// The audit record.
+    pub report: Report,
+}
+
+/// The sanitization engine. Immutable once built; share it across threads.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    policy: Policy,
+}
+
+impl Engine {
+    /// An engine applying `policy`.
+    pub fn new(policy: Policy) -> Self {
+        Self { policy }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Inspects, disarms and rebuilds one message. Never passes the original
+    /// through on failure: a panic anywhere below becomes `Tempfail`.
+    pub fn process(&self, raw: &[u8], envelope: &Envelope) -> Outcome {
+        let started = Instant::now();
+        match catch_unwind(AssertUnwindSafe(|| {
+            self.process_inner(raw, envelope, started)
+        })) {
+            Ok(outcome) => outcome,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                let mut report = self.empty_report(raw, envelope, started);
+                report.verdict = Verdict::Tempfail;
+                report.reason = Some(format!("internal error: {what}"));
+                Outcome {
+                    verdict: Verdict::Tempfail,
+                    message: None,
+                    report,
+                }
+            }
+        }
+    }
+
+    fn empty_report(&self, raw: &[u8], envelope: &Envelope, started: Instant) -> Report {
+        Report {
+            mugai_version: env!("CARGO_PKG_VERSION").into(),
+            direction: envelope.direction,
+            verdict: Verdict::Tempfail,
+            reason: None,
+            message: MessageInfo {
+                sha256: hex::encode(sha256(raw)),
+                size: raw.len() as u64,
+                ..MessageInfo::default()
+            },
+            output_sha256: None,
+            parts: Vec::new(),
+            timings_us: Timings {
+                total: micros(started),
+                ..Timings::default()
+            },
+        }
+    }
+
+    fn process_inner(&self, raw: &[u8], envelope: &Envelope, started: Instant) -> Outcome {
+        let dir = self.policy.direction(envelope.direction);
+        let limits = &self.policy.limits;
+        let mut report = self.empty_report(raw, envelope, started);
+        let stop = |mut report: Report, action: MessageAction, reason: String| {
+            report.verdict = match action {
+                MessageAction::Quarantine => Verdict::Quarantine,
+                MessageAction::Reject => Verdict::Reject,
+                MessageAction::Tempfail => Verdict::Tempfail,
+            };
+            report.reason = Some(reason);
+            report.timings_us.total = micros(started);
+            Outcome {
+                verdict: report.verdict,
+                message: None,
+                report,
+            }
+        };
+        if raw.len() > limits.max_message_bytes {
+            let reason = format!("message larger than {} bytes", limits.max_message_bytes);
+            return stop(report, dir.on_limit, reason);
+        }
+
+        let t = Instant::now();
+        fill_message_info(raw, &mut report.message);
+        let root = match mime::parse(raw, limits) {
+            Ok(root) => root,
+            Err(e) => {
+                let action = if e.is_limit() {
+                    dir.on_limit
+                } else {
+                    dir.on_malformed
+                };
+                return stop(report, action, e.describe());
+            }
+        };
+        report.timings_us.parse = micros(t);
+
+        let t = Instant::now();
+        let mut budget = Budget::new(limits);
+        let mut leaves = Vec::new();
+        collect_leaves(&root, &mut leaves);
+        for leaf in &leaves {
+            report.parts.push(inspect_part(leaf, dir, &mut budget));
+        }
+        report.timings_us.inspect = micros(t);
+        if let Err(e) = budget.check_time() {
+            return stop(report, dir.on_limit, e.describe(limits));
+        }
+
+        let strictest = report
+            .parts
+            .iter()
+            .map(|p| p.action)
+            .max()
+            .unwrap_or(PartAction::Keep);
+        match strictest {
+            PartAction::Reject => {
+                let reason = policy_reason(&report, PartAction::Reject);
+                return stop(report, MessageAction::Reject, reason);
+            }
+            PartAction::Quarantine => {
+                let reason = policy_reason(&report, PartAction::Quarantine);
+                return stop(report, MessageAction::Quarantine, reason);
+            }
+            PartAction::Keep | PartAction::Remove => {}
+        }
+
+        let t = Instant::now();
+        let reference = notice::reference(&report.message.sha256).to_owned();
+        let removed: Vec<&PartReport> = report.removed().collect();
+        let removals: BTreeMap<String, String> = removed
+            .iter()
+            .map(|p| {
+                (
+                    p.path.clone(),
+                    notice::removed_part(p, &reference, &self.policy.notice),
+                )
+            })
+            .collect();
+        let summary = (!removed.is_empty())
+            .then(|| notice::summary(&removed, &reference, &self.policy.notice));
+        let actions: Vec<String> = removed
+            .iter()
+            .map(|p| {
+                let mut kinds: Vec<&str> = p.findings.iter().map(|f| f.kind.name()).collect();
+                kinds.sort_unstable();
+                kinds.dedup();
+                format!("{}=removed({})", p.path, kinds.join(","))
+            })
+            .collect();
+        let trace = [
+            (
+                "X-Mugai-Verdict",
+                format!(
+                    "{}; version={}",
+                    if removed.is_empty() {
+                        "clean"
+                    } else {
+                        "disarmed"
+                    },
+                    env!("CARGO_PKG_VERSION")
+                ),
+            ),
+            (
+                "X-Mugai-Actions",
+                if actions.is_empty() {
+                    "none".into()
+                } else {
+                    actions.join("; ")
+                },
+            ),
+            ("X-Mugai-Message-SHA256", report.message.sha256.clone()),
+        ];
+        let mut seed = sha256(raw);
+        seed[0] ^= 0x5A; // distinct from the published message hash
+        let rebuild = Rebuild {
+            eol: line_ending(raw),
+            removals: &removals,
+            seed,
+        };
+        let output = rebuild.message(&root, &trace, summary.as_deref());
+        report.timings_us.rebuild = micros(t);
+
+        let t = Instant::now();
+        let expected = expected_leaves(&leaves, &report, &removals, summary.as_deref());
+        if let Err(why) = verify(&output, expected, limits) {
+            return stop(
+                report,
+                MessageAction::Quarantine,
+                format!("rebuilt message failed verification: {why}"),
+            );
+        }
+        report.timings_us.verify = micros(t);
+
+        report.verdict = Verdict::Deliver;
+        report.output_sha256 = Some(hex::encode(sha256(&output)));
+        report.timings_us.total = micros(started);
+        Outcome {
+            verdict: Verdict::Deliver,
+            message: Some(output),
+            report,
+        }
+    }
+}
+
+fn micros(since: Instant) -> u64 {
+    since.elapsed().as_micros() as u64
+}
+
+fn line_ending(raw: &[u8]) -> &'static [u8] {
+    match raw.iter().position(|&c| c == b'\n') {
+        Some(i) if i > 0 && raw[i - 1] == b'\r' => b"\r\n",
+        _ => b"\n",
+    }
+}
+
+fn fill_message_info(raw: &[u8], info: &mut MessageInfo) {
+    if let Some(m) = MessageParser::default().parse_headers(raw) {
+        info.message_id = m.message_id().map(str::to_owned);
+        info.subject = m.subject().map(str::to_owned);
+        info.from = m
+            .from()
+            .and_then(|a| a.first())
+            .map(|a| match (&a.name, &a.address) {
+                (Some(n), Some(addr)) => format!("{n} <{addr}>"),
+                (None, Some(addr)) => addr.to_string(),
+                (Some(n), None) => n.to_string(),
+                (None, None) => String::new(),
+            });
+    }
+}
+
+fn collect_leaves<'e>(e: &'e Entity, out: &mut Vec<&'e Entity>) {
+    match &e.body {
+        Body::Leaf(_) => out.push(e),
+        Body::Multipart { children, .. } => children.iter().for_each(|c| collect_leaves(c, out)),
+        Body::Message { inner, .. } => collect_leaves(inner, out),
+    }
+}
+
+fn decoded(e: &Entity) -> &[u8] {
+    match &e.body {
+        Body::Leaf(l) => &l.decoded,
+        _ => &[],
+    }
+}
+
+fn inspect_part(e: &Entity, dir: &DirectionPolicy, budget: &mut Budget) -> PartReport {
+    let bytes = decoded(e);
+    let hash = sha256(bytes);
+    let location = e
+        .filename
+        .clone()
+        .unwrap_or_else(|| format!("part {}", e.path));
+    let mut ins = Inspector::new(budget);
+    let declared =
+        (e.content_type != "application/octet-stream").then_some(e.content_type.as_str());
+    // A parser that panics on hostile input costs the part, not the message.
+    let inspected = catch_unwind(AssertUnwindSafe(|| {
+        ins.inspect(bytes, &hash, e.filename.as_deref(), declared, &location, 0)
+    }));
+    let true_type = match inspected {
+        Ok(t) => t,
+        Err(_) => {
+            ins.finding(
+                FindingKind::Malformed,
+                &location,
+                "parser failure on this content".into(),
+            );
+            crate::identify::FileType::Unknown
+        }
+    };
+    let Inspector {
+        findings, entries, ..
+    } = ins;
+    let action = findings
+        .iter()
+        .map(|f| dir.action(f.kind))
+        .max()
+        .unwrap_or(PartAction::Keep);
+    PartReport {
+        path: e.path.clone(),
+        declared_type: e.content_type.clone(),
+        declared_name: e.filename.clone(),
+        true_type,
+        size: bytes.len() as u64,
+        sha256: hex::encode(hash),
+        findings,
+        action,
+        entries,
+    }
+}
+
+fn policy_reason(report: &Report, action: PartAction) -> String {
+    let hits: Vec<String> = report
+        .parts
+        .iter()
+        .filter(|p| p.action == action)
+        .flat_map(|p| {
+            p.findings
+                .iter()
+                .map(|f: &Finding| format!("{} in {}", f.kind, f.location))
+        })
+        .collect();
+    format!("policy: {}", hits.join("; "))
+}
+
+/// The multiset of leaf contents the rebuilt message must hold: kept parts as
+/// inspected, plus the notices we wrote.
+fn expected_leaves(
+    leaves: &[&Entity],
+    report: &Report,
+    removals: &BTreeMap<String, String>,
+    summary: Option<&str>,
+) -> Vec<[u8; 32]> {
+    let mut want: Vec<[u8; 32]> = leaves
+        .iter()
+        .zip(&report.parts)
+        .map(|(e, p)| match removals.get(&p.path) {
+            Some(text) => sha256(text.as_bytes()),
+            None => sha256(decoded(e)),
+        })
+        .collect();
+    if let Some(s) = summary {
+        want.push(sha256(s.as_bytes()));
+    }
+    want.sort_unstable();
+    want
+}
+
+/// Parses our own output and checks that every leaf in it is one we meant
+/// to deliver: nothing more, nothing less, nothing decoded differently.
+fn verify(
+    output: &[u8],
+    expected: Vec<[u8; 32]>,
+    limits: &crate::limits::Limits,
+) -> Result<(), String> {
+    let root = mime::parse(output, limits).map_err(|e: MimeError| e.describe())?;
+    let mut leaves = Vec::new();
+    collect_leaves(&root, &mut leaves);
+    let mut got: Vec<[u8; 32]> = leaves.iter().map(|e| sha256(decoded(e))).collect();
+    got.sort_unstable();
+    if got == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} leaves found, {} expected, or their contents differ",
+            got.len(),
+            expected.len()
+        ))
+    }
+}

@@ -1,0 +1,478 @@
+//! True type of a blob from its bytes: magic numbers and container structure,
+//! never the name or the declared MIME type.
+
+use std::io::{Cursor, Read};
+
+use serde::{Deserialize, Serialize};
+
+/// The true type of a part or archive member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+#[allow(missing_docs)] // the names are the documentation
+pub enum FileType {
+    // Things that run.
+    Pe,
+    Elf,
+    MachO,
+    Msi,
+    Jar,
+    Script,
+    Hta,
+    Lnk,
+    // Things Windows mounts.
+    Iso,
+    Udf,
+    Vhd,
+    Vhdx,
+    DiskImg,
+    // Other carriers.
+    OneNote,
+    Chm,
+    // Archives and compressed streams.
+    Zip,
+    SevenZip,
+    Rar,
+    Tar,
+    Gzip,
+    Bzip2,
+    Xz,
+    Cab,
+    // Office.
+    Docx,
+    Docm,
+    Xlsx,
+    Xlsm,
+    Xlsb,
+    Pptx,
+    Pptm,
+    Ooxml,
+    Odf,
+    Doc,
+    Xls,
+    Ppt,
+    Ole,
+    EncryptedOffice,
+    // Documents and markup.
+    Pdf,
+    Rtf,
+    Html,
+    Svg,
+    Xml,
+    // Images.
+    Png,
+    Jpeg,
+    Gif,
+    Bmp,
+    Tiff,
+    Webp,
+    Ico,
+    // The rest.
+    Text,
+    Empty,
+    Unknown,
+}
+
+impl FileType {
+    /// The snake_case name used in reports.
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// Archives whose members mugai walks.
+    pub(crate) fn is_archive(self) -> bool {
+        matches!(
+            self,
+            FileType::Zip
+                | FileType::SevenZip
+                | FileType::Tar
+                | FileType::Gzip
+                | FileType::Bzip2
+                | FileType::Xz
+                | FileType::Iso
+                | FileType::Jar
+        )
+    }
+
+    /// Broad families, to tell a harmless mismatch (docx named .zip) from a
+    /// disguise (exe named .pdf).
+    pub(crate) fn family(self) -> Family {
+        use FileType::*;
+        match self {
+            Pe | Elf | MachO | Msi | Jar => Family::Executable,
+            Script | Hta => Family::Script,
+            Lnk => Family::Shortcut,
+            Iso | Udf | Vhd | Vhdx | DiskImg => Family::DiskImage,
+            OneNote => Family::OneNote,
+            Chm => Family::Help,
+            Zip | SevenZip | Rar | Tar | Gzip | Bzip2 | Xz | Cab => Family::Archive,
+            Docx | Docm | Xlsx | Xlsm | Xlsb | Pptx | Pptm | Ooxml | Odf | Doc | Xls | Ppt
+            | Ole | EncryptedOffice => Family::Office,
+            Pdf => Family::Pdf,
+            Rtf => Family::Rtf,
+            Html | Svg | Xml => Family::Markup,
+            Png | Jpeg | Gif | Bmp | Tiff | Webp | Ico => Family::Image,
+            Text => Family::Text,
+            Empty | Unknown => Family::Unknown,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Family {
+    Executable,
+    Script,
+    Shortcut,
+    DiskImage,
+    OneNote,
+    Help,
+    Archive,
+    Office,
+    Pdf,
+    Rtf,
+    Markup,
+    Image,
+    Text,
+    Unknown,
+}
+
+const OLE_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+const ONENOTE_MAGIC: &[u8] = &[
+    0xE4, 0x52, 0x5C, 0x7B, 0x8C, 0xD8, 0xA7, 0x4D, 0xAE, 0xB1, 0x53, 0x78, 0xD0, 0x29, 0x96, 0xD3,
+];
+const ONEPKG_MAGIC: &[u8] = b"MSCF"; // OneNote packages are cabinets; told apart by name only.
+const LNK_MAGIC: &[u8] = &[
+    0x4C, 0x00, 0x00, 0x00, 0x01, 0x14, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0xC0, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x46,
+];
+const MSI_CLSID: [u8; 16] = [
+    0x84, 0x10, 0x0C, 0x00, 0x00, 0x00, 0x00, 0x00, 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46,
+];
+
+/// Identifies a blob by its content.
+pub fn identify(bytes: &[u8]) -> FileType {
+    if bytes.is_empty() {
+        return FileType::Empty;
+    }
+    if let Some(t) = by_magic(bytes) {
+        return refine(t, bytes);
+    }
+    sniff_text(bytes)
+}
+
+fn by_magic(b: &[u8]) -> Option<FileType> {
+    let at = |off: usize, magic: &[u8]| b.get(off..off + magic.len()) == Some(magic);
+    let t = if at(0, b"MZ") && is_pe(b) {
+        FileType::Pe
+    } else if at(0, b"\x7FELF") {
+        FileType::Elf
+    } else if at(0, &[0xFE, 0xED, 0xFA, 0xCE])
+        || at(0, &[0xFE, 0xED, 0xFA, 0xCF])
+        || at(0, &[0xCE, 0xFA, 0xED, 0xFE])
+        || at(0, &[0xCF, 0xFA, 0xED, 0xFE])
+    {
+        FileType::MachO
+    } else if at(0, LNK_MAGIC) {
+        FileType::Lnk
+    } else if at(0, OLE_MAGIC) {
+        FileType::Ole
+    } else if at(0, ONENOTE_MAGIC) {
+        FileType::OneNote
+    } else if at(0, b"ITSF") {
+        FileType::Chm
+    } else if at(0, b"PK\x03\x04") || at(0, b"PK\x05\x06") || at(0, b"PK\x07\x08") {
+        FileType::Zip
+    } else if at(0, b"7z\xBC\xAF\x27\x1C") {
+        FileType::SevenZip
+    } else if at(0, b"Rar!\x1A\x07") {
+        FileType::Rar
+    } else if at(0, ONEPKG_MAGIC) {
+        FileType::Cab
+    } else if at(0, &[0x1F, 0x8B]) {
+        FileType::Gzip
+    } else if at(0, b"BZh") && b.get(3).is_some_and(|c| (b'1'..=b'9').contains(c)) {
+        FileType::Bzip2
+    } else if at(0, &[0xFD, b'7', b'z', b'X', b'Z', 0x00]) {
+        FileType::Xz
+    } else if at(257, b"ustar") {
+        FileType::Tar
+    } else if at(0x8001, b"CD001") || at(0x8801, b"CD001") || at(0x9001, b"CD001") {
+        FileType::Iso
+    } else if at(0x8001, b"BEA01") || at(0x8001, b"NSR02") || at(0x8001, b"NSR03") {
+        FileType::Udf
+    } else if at(0, b"vhdxfile") {
+        FileType::Vhdx
+    } else if at(0, b"conectix")
+        || b.len() >= 512 && &b[b.len() - 512..b.len() - 504] == b"conectix"
+    {
+        FileType::Vhd
+    } else if is_disk_boot_sector(b) {
+        FileType::DiskImg
+    } else if at(0, b"%PDF-") || find(&b[..b.len().min(1024)], b"%PDF-").is_some() {
+        FileType::Pdf
+    } else if at(0, b"{\\rt") {
+        // Word opens "{\rt" as RTF, so attackers drop the "f".
+        FileType::Rtf
+    } else if at(0, b"\x89PNG\r\n\x1A\n") {
+        FileType::Png
+    } else if at(0, &[0xFF, 0xD8, 0xFF]) {
+        FileType::Jpeg
+    } else if at(0, b"GIF87a") || at(0, b"GIF89a") {
+        FileType::Gif
+    } else if at(0, b"BM") && b.len() >= 26 && u32_le(b, 2).is_some_and(|n| n as usize >= 26) {
+        FileType::Bmp
+    } else if at(0, b"II*\x00") || at(0, b"MM\x00*") {
+        FileType::Tiff
+    } else if at(0, b"RIFF") && at(8, b"WEBP") {
+        FileType::Webp
+    } else if at(0, &[0x00, 0x00, 0x01, 0x00]) && b.len() > 6 && b[4] > 0 && b[5] == 0 {
+        FileType::Ico
+    } else {
+        return None;
+    };
+    Some(t)
+}
+
+fn is_pe(b: &[u8]) -> bool {
+    // An "MZ" text file is not a program; DOS stubs without a PE header still run.
+    match u32_le(b, 0x3C) {
+        Some(off) if (off as usize) < b.len().saturating_sub(4) => {
+            &b[off as usize..off as usize + 4] == b"PE\0\0" || b.len() >= 64
+        }
+        _ => b.len() >= 64,
+    }
+}
+
+fn is_disk_boot_sector(b: &[u8]) -> bool {
+    b.len() >= 1024
+        && b[510] == 0x55
+        && b[511] == 0xAA
+        && (b[0] == 0xEB || b[0] == 0xE9)
+        && (&b[54..59] == b"FAT12"
+            || &b[54..59] == b"FAT16"
+            || &b[82..87] == b"FAT32"
+            || &b[3..11] == b"NTFS    "
+            || &b[3..11] == b"EXFAT   ")
+}
+
+pub(crate) fn u32_le(b: &[u8], off: usize) -> Option<u32> {
+    b.get(off..off + 4)
+        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return None;
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Case-insensitive ASCII search.
+pub(crate) fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return None;
+    }
+    hay.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// Containers are told apart by what they hold.
+fn refine(t: FileType, b: &[u8]) -> FileType {
+    match t {
+        FileType::Zip => refine_zip(b),
+        FileType::Ole => refine_ole(b),
+        other => other,
+    }
+}
+
+fn refine_zip(b: &[u8]) -> FileType {
+    let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(b)) else {
+        return FileType::Zip;
+    };
+    let names: Vec<String> = zip
+        .file_names()
+        .filter_map(Result::ok)
+        .map(|n| n.into_owned())
+        .collect();
+    if names.iter().any(|n| n == "[Content_Types].xml") {
+        let ct = read_small(&mut zip, "[Content_Types].xml");
+        return ooxml_kind(&ct);
+    }
+    if names.iter().any(|n| n == "mimetype") {
+        let mt = read_small(&mut zip, "mimetype");
+        if mt.starts_with(b"application/vnd.oasis.opendocument") {
+            return FileType::Odf;
+        }
+    }
+    if names
+        .iter()
+        .any(|n| n.eq_ignore_ascii_case("META-INF/MANIFEST.MF") || n.ends_with(".class"))
+    {
+        return FileType::Jar;
+    }
+    FileType::Zip
+}
+
+fn read_small<R: std::io::Read + std::io::Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    name: &str,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    if let Ok(f) = zip.by_name(name) {
+        let _ = f.take(1 << 20).read_to_end(&mut out);
+    }
+    out
+}
+
+/// The main part's content type names the kind of OOXML document.
+pub(crate) fn ooxml_kind(content_types: &[u8]) -> FileType {
+    let has = |s: &str| find_ci(content_types, s.as_bytes()).is_some();
+    if has("spreadsheetml.sheet.binary") || has("ms-excel.sheet.binary") {
+        FileType::Xlsb
+    } else if has("ms-word.document.macroenabled") || has("ms-word.template.macroenabled") {
+        FileType::Docm
+    } else if has("ms-excel.sheet.macroenabled")
+        || has("ms-excel.template.macroenabled")
+        || has("ms-excel.addin.macroenabled")
+    {
+        FileType::Xlsm
+    } else if has("ms-powerpoint.presentation.macroenabled")
+        || has("ms-powerpoint.slideshow.macroenabled")
+        || has("ms-powerpoint.template.macroenabled")
+        || has("ms-powerpoint.addin.macroenabled")
+    {
+        FileType::Pptm
+    } else if has("wordprocessingml.document.main") || has("wordprocessingml.template.main") {
+        FileType::Docx
+    } else if has("spreadsheetml.sheet.main") || has("spreadsheetml.template.main") {
+        FileType::Xlsx
+    } else if has("presentationml.presentation.main")
+        || has("presentationml.slideshow.main")
+        || has("presentationml.template.main")
+    {
+        FileType::Pptx
+    } else {
+        FileType::Ooxml
+    }
+}
+
+fn refine_ole(b: &[u8]) -> FileType {
+    let Ok(cf) = cfb::CompoundFile::open(Cursor::new(b)) else {
+        return FileType::Ole;
+    };
+    if cf.root_entry().clsid().as_bytes() == &MSI_CLSID {
+        return FileType::Msi;
+    }
+    let has = |name: &str| cf.exists(format!("/{name}"));
+    if has("EncryptedPackage") {
+        FileType::EncryptedOffice
+    } else if has("WordDocument") {
+        FileType::Doc
+    } else if has("Workbook") || has("Book") {
+        FileType::Xls
+    } else if has("PowerPoint Document") {
+        FileType::Ppt
+    } else {
+        FileType::Ole
+    }
+}
+
+/// Text-like content: markup, scripts with telltale markers, plain text.
+fn sniff_text(b: &[u8]) -> FileType {
+    let head = &b[..b.len().min(64 * 1024)];
+    let start = skip_bom_and_space(head);
+    let lead = &start[..start.len().min(1024)];
+    if lead.starts_with(b"#!") {
+        return FileType::Script;
+    }
+    if find_ci(head, b"<hta:application").is_some() {
+        return FileType::Hta;
+    }
+    if (find_ci(lead, b"<job").is_some() || find_ci(lead, b"<package").is_some())
+        && find_ci(head, b"<script").is_some()
+    {
+        return FileType::Script;
+    }
+    if lead.len() >= 9 && lead[..9].eq_ignore_ascii_case(b"@echo off") {
+        return FileType::Script;
+    }
+    if find_ci(lead, b"<svg").is_some() {
+        return FileType::Svg;
+    }
+    const HTML_MARKERS: [&[u8]; 7] = [
+        b"<!doctype html",
+        b"<html",
+        b"<head",
+        b"<body",
+        b"<script",
+        b"<iframe",
+        b"<meta",
+    ];
+    if HTML_MARKERS.iter().any(|m| find_ci(lead, m).is_some()) {
+        return FileType::Html;
+    }
+    if start.starts_with(b"<?xml") {
+        return FileType::Xml;
+    }
+    if looks_like_text(head) {
+        FileType::Text
+    } else {
+        FileType::Unknown
+    }
+}
+
+fn skip_bom_and_space(b: &[u8]) -> &[u8] {
+    let b = b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b);
+    let n = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    &b[n..]
+}
+
+/// Text in any charset Japanese mail uses: no NULs and few control bytes.
+/// (UTF-16 text is rare in mail; it is "unknown" and inspected as such.)
+fn looks_like_text(b: &[u8]) -> bool {
+    let controls = b
+        .iter()
+        .filter(|&&c| c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r' | 0x0C | 0x1B))
+        .count();
+    !b.contains(&0) && controls * 100 <= b.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn magic_numbers() {
+        assert_eq!(identify(b""), FileType::Empty);
+        assert_eq!(identify(b"%PDF-1.7\n"), FileType::Pdf);
+        assert_eq!(identify(b"{\\rtf1 hello}"), FileType::Rtf);
+        assert_eq!(identify(b"{\\rt hello}"), FileType::Rtf);
+        assert_eq!(identify(b"\x7FELF\x02\x01"), FileType::Elf);
+        assert_eq!(identify(b"Rar!\x1A\x07\x01\x00"), FileType::Rar);
+        assert_eq!(identify(b"GIF89a...."), FileType::Gif);
+    }
+
+    #[test]
+    fn text_like() {
+        assert_eq!(identify(b"hello\r\nworld\r\n"), FileType::Text);
+        assert_eq!(identify("会議の資料です".as_bytes()), FileType::Text);
+        assert_eq!(identify(b"\x1B$B2q5D\x1B(B\r\n"), FileType::Text); // ISO-2022-JP
+        assert_eq!(identify(b"  <!DOCTYPE html><html></html>"), FileType::Html);
+        assert_eq!(identify(b"<svg xmlns='x'/>"), FileType::Svg);
+        assert_eq!(identify(b"@ECHO OFF\r\ndel x"), FileType::Script);
+        assert_eq!(identify(b"#!/bin/sh\nrm -rf /"), FileType::Script);
+        assert_eq!(
+            identify(b"<html><HTA:APPLICATION id=x></html>"),
+            FileType::Hta
+        );
+        assert_eq!(identify(b"\x00\x01\x02\x03binary"), FileType::Unknown);
+    }
+
+    #[test]
+    fn short_mz_text_is_not_a_program() {
+        assert_eq!(identify(b"MZ is a nice town"), FileType::Text);
+    }
+}

@@ -1,0 +1,180 @@
+//! The inspector: identify a blob, check its name, look inside by type, and
+//! walk archives recursively, all within one message's budget.
+
+use sha2::{Digest, Sha256};
+
+use crate::finding::{Finding, FindingKind};
+use crate::identify::{FileType, identify};
+use crate::limits::{Budget, Exhausted};
+use crate::report::EntryReport;
+use crate::{archive, html, names, ole, ooxml, pdf};
+
+pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// Collects findings and archive members for one MIME part.
+pub(crate) struct Inspector<'b> {
+    pub(crate) budget: &'b mut Budget,
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) entries: Vec<EntryReport>,
+    /// Hashes of the archives being walked: an archive that contains itself
+    /// (a quine like droste.zip) is a bomb, not a reason to recurse.
+    ancestors: Vec<[u8; 32]>,
+}
+
+impl<'b> Inspector<'b> {
+    pub(crate) fn new(budget: &'b mut Budget) -> Self {
+        Self {
+            budget,
+            findings: Vec::new(),
+            entries: Vec::new(),
+            ancestors: Vec::new(),
+        }
+    }
+
+    pub(crate) fn finding(&mut self, kind: FindingKind, location: &str, detail: String) {
+        self.findings.push(Finding {
+            kind,
+            location: location.to_owned(),
+            detail,
+        });
+    }
+
+    /// Inspects one archive member; `Err` tells the walker to stop.
+    pub(crate) fn member(
+        &mut self,
+        name: &str,
+        data: &[u8],
+        archive_location: &str,
+        depth: usize,
+    ) -> Result<(), Exhausted> {
+        let here = format!("{archive_location}!{name}");
+        if let Err(e) = self.budget.take_entry() {
+            let detail = e.describe(&self.budget.limits);
+            self.finding(FindingKind::LimitExceeded, archive_location, detail);
+            return Err(e);
+        }
+        let hash = sha256(data);
+        let true_type = self.inspect(data, &hash, Some(name), None, &here, depth + 1);
+        self.entries.push(EntryReport {
+            path: here,
+            size: data.len() as u64,
+            true_type,
+            sha256: hex::encode(hash),
+        });
+        Ok(())
+    }
+
+    /// Inspects a blob at archive depth `depth` (0 for a MIME part).
+    pub(crate) fn inspect(
+        &mut self,
+        bytes: &[u8],
+        hash: &[u8; 32],
+        name: Option<&str>,
+        declared_mime: Option<&str>,
+        location: &str,
+        depth: usize,
+    ) -> FileType {
+        let t = identify(bytes);
+        if let Some(name) = name {
+            names::check_name(name, location, &mut self.findings);
+        }
+        names::check_mismatch(t, name, declared_mime, location, &mut self.findings);
+        if let Some((kind, detail)) = type_finding(t) {
+            self.finding(kind, location, detail.into());
+        }
+        if let Err(e) = self.budget.check_time() {
+            let detail = e.describe(&self.budget.limits);
+            self.finding(FindingKind::LimitExceeded, location, detail);
+            return t;
+        }
+        match t {
+            t if t.is_archive() => self.walk_archive(t, bytes, hash, location, depth),
+            FileType::Docx
+            | FileType::Docm
+            | FileType::Xlsx
+            | FileType::Xlsm
+            | FileType::Xlsb
+            | FileType::Pptx
+            | FileType::Pptm
+            | FileType::Ooxml
+            | FileType::Odf => {
+                if let Ok(zip) = zip::ZipArchive::new(std::io::Cursor::new(bytes)) {
+                    let names: Vec<_> = zip.file_names().filter_map(Result::ok).collect();
+                    ooxml::inspect_names(
+                        names.iter().map(|n| n.as_ref()),
+                        location,
+                        &mut self.findings,
+                    );
+                }
+            }
+            FileType::Doc | FileType::Xls | FileType::Ppt | FileType::Ole => {
+                ole::inspect(bytes, location, &mut self.findings)
+            }
+            FileType::Pdf => pdf::inspect(bytes, location, self.budget, &mut self.findings),
+            FileType::Html | FileType::Hta | FileType::Svg => {
+                html::inspect(bytes, location, &mut self.findings)
+            }
+            _ => {}
+        }
+        t
+    }
+
+    fn walk_archive(
+        &mut self,
+        t: FileType,
+        bytes: &[u8],
+        hash: &[u8; 32],
+        location: &str,
+        depth: usize,
+    ) {
+        if self.ancestors.contains(hash) {
+            self.finding(
+                FindingKind::ArchiveBomb,
+                location,
+                "archive contains itself (recursive quine)".into(),
+            );
+        } else if depth >= self.budget.limits.max_archive_depth {
+            let detail = format!(
+                "archive nested deeper than {} levels",
+                self.budget.limits.max_archive_depth
+            );
+            self.finding(FindingKind::LimitExceeded, location, detail);
+        } else {
+            self.ancestors.push(*hash);
+            archive::walk(self, t, bytes, location, depth);
+            self.ancestors.pop();
+        }
+    }
+}
+
+/// Findings that follow from the true type alone.
+fn type_finding(t: FileType) -> Option<(FindingKind, &'static str)> {
+    use FileType::*;
+    let f = match t {
+        Pe => (FindingKind::Executable, "Windows program (PE)"),
+        Elf => (FindingKind::Executable, "ELF program"),
+        MachO => (FindingKind::Executable, "Mach-O program"),
+        Msi => (FindingKind::Executable, "Windows Installer package"),
+        Jar => (FindingKind::Executable, "Java archive"),
+        Script => (FindingKind::Script, "script content"),
+        Hta => (FindingKind::Script, "HTML Application (HTA)"),
+        Lnk => (FindingKind::Shortcut, "Windows shortcut (LNK)"),
+        Iso => (FindingKind::DiskImage, "ISO 9660 image"),
+        Udf => (FindingKind::DiskImage, "UDF image"),
+        Vhd => (FindingKind::DiskImage, "virtual hard disk (VHD)"),
+        Vhdx => (FindingKind::DiskImage, "virtual hard disk (VHDX)"),
+        DiskImg => (FindingKind::DiskImage, "raw disk image"),
+        OneNote => (FindingKind::OneNote, "OneNote section"),
+        Chm => (FindingKind::HelpFile, "compiled HTML help (CHM)"),
+        Rar => (FindingKind::UninspectableArchive, "RAR archive"),
+        Cab => (FindingKind::UninspectableArchive, "cabinet archive"),
+        EncryptedOffice => (
+            FindingKind::EncryptedDocument,
+            "password-protected Office document",
+        ),
+        _ => return None,
+    };
+    Some(f)
+}

@@ -1,0 +1,44 @@
+//! mugai-core: the mail sanitization (無害化) engine.
+//!
+//! One message in, one [`Outcome`] out: parse → walk → identify → inspect →
+//! decide → rebuild → report. The engine is synchronous and does no I/O; relays,
+//! milters and the CLI wrap it.
+//!
+//! ```
+//! use mugai_core::{Engine, Envelope, Policy, Verdict};
+//!
+//! let engine = Engine::new(Policy::default());
+//! let raw = b"From: a@example.jp\r\nSubject: hi\r\n\r\nhello\r\n";
+//! let outcome = engine.process(raw, &Envelope::default());
+//! assert_eq!(outcome.verdict, Verdict::Deliver);
+//! ```
+
+mod archive;
+mod engine;
+mod finding;
+mod html;
+mod identify;
+pub mod input;
+mod inspect;
+mod limits;
+mod mime;
+mod names;
+mod notice;
+mod ole;
+mod ooxml;
+mod pdf;
+mod policy;
+mod rebuild;
+mod report;
+mod wrap;
+
+pub use engine::{Engine, Envelope, Outcome};
+pub use finding::{Finding, FindingKind};
+pub use identify::{FileType, identify};
+pub use limits::Limits;
+pub use policy::{
+    Direction, DirectionPolicy, MessageAction, NoticeConfig, PartAction, Policy, PolicyError,
+    default_action,
+};
+pub use report::{EntryReport, MessageInfo, PartReport, Report, Timings, Verdict};
+pub use wrap::wrap_attachment;

@@ -1,0 +1,412 @@
+//! The MIME tree mugai inspects and rebuilds. mail-parser finds the structure
+//! and decodes headers; transfer decoding is ours, so that we know whether a
+//! body is canonically encoded (and may be passed on byte for byte) or must be
+//! re-encoded from exactly the bytes we inspected.
+
+use mail_parser::{Encoding, Message, MessageParser, MimeHeaders, PartType};
+
+use crate::limits::Limits;
+
+/// A MIME entity: headers plus a leaf body, children, or an enclosed message.
+#[derive(Debug, Clone)]
+pub(crate) struct Entity {
+    /// IMAP-style section path; empty for a multipart root.
+    pub(crate) path: String,
+    /// Raw header block, without the blank line that ends it.
+    pub(crate) header: Vec<u8>,
+    /// `type/subtype`, lower case; `text/plain` when absent.
+    pub(crate) content_type: String,
+    /// Content-Type parameters other than the boundary.
+    pub(crate) params: Vec<(String, String)>,
+    /// Declared file name, decoded.
+    pub(crate) filename: Option<String>,
+    pub(crate) body: Body,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Body {
+    Leaf(Leaf),
+    Multipart {
+        boundary: String,
+        children: Vec<Entity>,
+    },
+    Message {
+        inner: Box<Entity>,
+        encoding: Cte,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Leaf {
+    /// The body as transmitted.
+    pub(crate) raw: Vec<u8>,
+    /// The body after transfer decoding: what is inspected.
+    pub(crate) decoded: Vec<u8>,
+    /// Whether `raw` decodes to `decoded` unambiguously, in every decoder.
+    pub(crate) canonical: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cte {
+    Identity,
+    Base64,
+    QuotedPrintable,
+}
+
+/// Why a message could not be turned into a tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum MimeError {
+    Unparseable,
+    TooManyParts(usize),
+    TooDeep(usize),
+}
+
+impl MimeError {
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            MimeError::Unparseable => "message cannot be parsed".into(),
+            MimeError::TooManyParts(n) => format!("more than {n} MIME parts"),
+            MimeError::TooDeep(n) => format!("MIME nesting deeper than {n} levels"),
+        }
+    }
+
+    pub(crate) fn is_limit(&self) -> bool {
+        !matches!(self, MimeError::Unparseable)
+    }
+}
+
+/// Parses a message into a tree, within the MIME limits.
+pub(crate) fn parse(raw: &[u8], limits: &Limits) -> Result<Entity, MimeError> {
+    let msg = MessageParser::default()
+        .parse(raw)
+        .ok_or(MimeError::Unparseable)?;
+    let mut parts = 0;
+    convert_root(&msg, "", 0, limits, &mut parts)
+}
+
+fn convert_root(
+    msg: &Message<'_>,
+    base: &str,
+    depth: usize,
+    limits: &Limits,
+    parts: &mut usize,
+) -> Result<Entity, MimeError> {
+    let root_is_multipart = matches!(
+        msg.parts.first().map(|p| &p.body),
+        Some(PartType::Multipart(_))
+    );
+    let path = if root_is_multipart {
+        base.to_owned()
+    } else {
+        join(base, 1)
+    };
+    convert(msg, 0, path, depth, limits, parts)
+}
+
+fn join(base: &str, n: usize) -> String {
+    if base.is_empty() {
+        n.to_string()
+    } else {
+        format!("{base}.{n}")
+    }
+}
+
+fn convert(
+    msg: &Message<'_>,
+    id: usize,
+    path: String,
+    depth: usize,
+    limits: &Limits,
+    parts: &mut usize,
+) -> Result<Entity, MimeError> {
+    if depth > limits.max_mime_depth {
+        return Err(MimeError::TooDeep(limits.max_mime_depth));
+    }
+    *parts += 1;
+    if *parts > limits.max_parts {
+        return Err(MimeError::TooManyParts(limits.max_parts));
+    }
+    let part = msg.parts.get(id).ok_or(MimeError::Unparseable)?;
+    let raw = msg.raw_message.as_ref();
+    let (h0, b0, e0) = (
+        part.offset_header as usize,
+        part.offset_body as usize,
+        part.offset_end as usize,
+    );
+    let header = trim_blank_line(raw.get(h0..b0.max(h0)).unwrap_or_default()).to_vec();
+    let ct = part.content_type();
+    let content_type = ct
+        .map(|c| {
+            format!(
+                "{}/{}",
+                c.ctype(),
+                c.subtype()
+                    .unwrap_or(if c.ctype().eq_ignore_ascii_case("text") {
+                        "plain"
+                    } else {
+                        "octet-stream"
+                    })
+            )
+            .to_ascii_lowercase()
+        })
+        .unwrap_or_else(|| "text/plain".into());
+    let params = ct
+        .and_then(|c| c.attributes())
+        .unwrap_or_default()
+        .iter()
+        .filter(|a| !a.name.eq_ignore_ascii_case("boundary"))
+        .map(|a| (a.name.to_string(), a.value.to_string()))
+        .collect();
+    let filename = part.attachment_name().map(str::to_owned);
+
+    let body = match &part.body {
+        PartType::Multipart(ids) => {
+            let boundary = ct
+                .and_then(|c| c.attribute("boundary"))
+                .unwrap_or_default()
+                .to_owned();
+            let children = ids
+                .iter()
+                .enumerate()
+                .map(|(i, &cid)| {
+                    convert(
+                        msg,
+                        cid as usize,
+                        join(&path, i + 1),
+                        depth + 1,
+                        limits,
+                        parts,
+                    )
+                })
+                .collect::<Result<_, _>>()?;
+            Body::Multipart { boundary, children }
+        }
+        PartType::Message(inner) => {
+            let inner = convert_root(inner, &path, depth + 1, limits, parts)?;
+            let encoding = match part.encoding {
+                Encoding::Base64 => Cte::Base64,
+                Encoding::QuotedPrintable => Cte::QuotedPrintable,
+                Encoding::None => Cte::Identity,
+            };
+            Body::Message {
+                inner: Box::new(inner),
+                encoding,
+            }
+        }
+        _ => {
+            // mail-parser's end offset already excludes the line break that
+            // belongs to the next delimiter (RFC 2046 §5.1.1).
+            let body = raw.get(b0.min(e0)..e0).unwrap_or_default();
+            // The header decides, not mail-parser's recovery (which falls back
+            // to raw text when, say, the closing boundary is missing).
+            let cte = part
+                .content_transfer_encoding()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            let (decoded, canonical) = match cte.as_str() {
+                "base64" => decode_base64(body),
+                "quoted-printable" => decode_qp(body),
+                _ => (body.to_vec(), true),
+            };
+            Body::Leaf(Leaf {
+                raw: body.to_vec(),
+                decoded,
+                canonical,
+            })
+        }
+    };
+    Ok(Entity {
+        path,
+        header,
+        content_type,
+        params,
+        filename,
+        body,
+    })
+}
+
+fn trim_blank_line(h: &[u8]) -> &[u8] {
+    let h = h.strip_suffix(b"\n").unwrap_or(h);
+    h.strip_suffix(b"\r").unwrap_or(h)
+}
+
+fn b64_value(c: u8) -> Option<u8> {
+    match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    }
+}
+
+/// Decodes base64 leniently (skipping what is not in the alphabet, stopping at
+/// padding) and says whether the input was canonical: only alphabet lines of
+/// at most 998 bytes, padding only at the end, a whole number of quanta.
+pub(crate) fn decode_base64(raw: &[u8]) -> (Vec<u8>, bool) {
+    let mut out = Vec::with_capacity(raw.len() / 4 * 3);
+    let (mut acc, mut bits, mut count) = (0u32, 0u32, 0usize);
+    let mut canonical = true;
+    let mut padded = false;
+    let mut line_len = 0usize;
+    for &c in raw {
+        match c {
+            b'\n' => {
+                line_len = 0;
+                continue;
+            }
+            b'\r' => continue,
+            _ => line_len += 1,
+        }
+        if line_len > 998 {
+            canonical = false;
+        }
+        if padded {
+            if c != b'=' {
+                canonical = false;
+            }
+            continue;
+        }
+        match b64_value(c) {
+            Some(v) => {
+                acc = (acc << 6) | u32::from(v);
+                bits += 6;
+                count += 1;
+                if bits >= 8 {
+                    bits -= 8;
+                    out.push((acc >> bits) as u8);
+                }
+            }
+            None if c == b'=' => {
+                padded = true;
+                count += 1;
+            }
+            None => canonical = false,
+        }
+    }
+    let pad = raw
+        .iter()
+        .rev()
+        .filter(|c| !c.is_ascii_whitespace())
+        .take_while(|&&c| c == b'=')
+        .count();
+    if count % 4 != 0 || pad > 2 || trailing_bits_set(acc, bits) {
+        canonical = false;
+    }
+    // Bare CR or whitespace other than line breaks also makes decoders disagree.
+    if raw.windows(2).any(|w| w[0] == b'\r' && w[1] != b'\n') || raw.last() == Some(&b'\r') {
+        canonical = false;
+    }
+    (out, canonical)
+}
+
+fn trailing_bits_set(acc: u32, bits: u32) -> bool {
+    bits > 0 && acc & ((1 << bits) - 1) != 0
+}
+
+/// Decodes quoted-printable leniently (invalid escapes kept literally) and says
+/// whether the input was canonical.
+pub(crate) fn decode_qp(raw: &[u8]) -> (Vec<u8>, bool) {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut canonical = true;
+    let mut i = 0;
+    while i < raw.len() {
+        let c = raw[i];
+        if c == b'=' {
+            let rest = &raw[i + 1..];
+            if rest.starts_with(b"\r\n") {
+                i += 3;
+                continue;
+            }
+            if rest.starts_with(b"\n") {
+                i += 2;
+                continue;
+            }
+            if let Some(h) = rest.get(..2)
+                && let (Some(a), Some(b)) = (hex_value(h[0]), hex_value(h[1]))
+            {
+                out.push(a << 4 | b);
+                i += 3;
+                continue;
+            }
+            // Soft break with trailing whitespace, or a stray "=": decoders differ.
+            canonical = false;
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        if c == b'\r' && raw.get(i + 1) != Some(&b'\n') {
+            canonical = false;
+        }
+        out.push(c);
+        i += 1;
+    }
+    if raw.split(|&c| c == b'\n').any(|l| l.len() > 999) {
+        canonical = false;
+    }
+    (out, canonical)
+}
+
+fn hex_value(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_canonical_and_not() {
+        assert_eq!(decode_base64(b"aGVsbG8=\r\n"), (b"hello".to_vec(), true));
+        assert_eq!(decode_base64(b"aGVs\nbG8=\n"), (b"hello".to_vec(), true));
+        assert_eq!(decode_base64(b"aGVs bG8=").0, b"hello");
+        assert!(!decode_base64(b"aGVs bG8=").1);
+        assert!(!decode_base64(b"aGVsbG8=aGVsbG8=").1, "data after padding");
+        assert!(!decode_base64(b"aGVsbG8").1, "missing padding");
+        assert!(!decode_base64(b"aGVsbG9=").1, "non-zero trailing bits");
+    }
+
+    #[test]
+    fn qp_canonical_and_not() {
+        assert_eq!(
+            decode_qp(b"caf=C3=A9 =\r\nbar"),
+            ("café bar".as_bytes().to_vec(), true)
+        );
+        assert_eq!(decode_qp(b"a=ZZb"), (b"a=ZZb".to_vec(), false));
+        assert!(!decode_qp(b"a= \r\nb").1);
+    }
+
+    #[test]
+    fn tree_paths_and_bodies() {
+        let raw = b"From: a@example.jp\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+preamble\r\n--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b\r\n\
+Content-Type: application/octet-stream; name=x.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+aGVsbG8=\r\n--b--\r\nepilogue\r\n";
+        let root = parse(raw, &Limits::default()).unwrap();
+        let Body::Multipart { boundary, children } = &root.body else {
+            panic!("multipart")
+        };
+        assert_eq!(boundary, "b");
+        assert_eq!(children.len(), 2);
+        assert_eq!(children[0].path, "1");
+        assert_eq!(children[1].path, "2");
+        assert_eq!(children[1].filename.as_deref(), Some("x.bin"));
+        let Body::Leaf(leaf) = &children[0].body else {
+            panic!("leaf")
+        };
+        assert_eq!(leaf.raw, b"hello");
+        assert_eq!(children[0].header, b"Content-Type: text/plain\r\n");
+        let Body::Leaf(leaf) = &children[1].body else {
+            panic!("leaf")
+        };
+        assert_eq!(leaf.decoded, b"hello");
+        assert!(leaf.canonical);
+    }
+}

@@ -1,0 +1,102 @@
+//! The notices a recipient reads: one at the top of a disarmed message, and
+//! one in place of each removed part. Japanese first, then English.
+
+use crate::finding::FindingKind;
+use crate::policy::NoticeConfig;
+use crate::report::PartReport;
+
+/// Short reference quoted when asking for the original.
+pub(crate) fn reference(message_sha256: &str) -> &str {
+    &message_sha256[..message_sha256.len().min(16)]
+}
+
+fn display_name(part: &PartReport) -> String {
+    match &part.declared_name {
+        Some(n) => n
+            .chars()
+            .filter(|c| !c.is_control() && !crate_bidi(*c))
+            .collect(),
+        None => format!("part {} ({})", part.path, part.declared_type),
+    }
+}
+
+/// Names shown to people never carry the bidi controls used to disguise them.
+fn crate_bidi(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+fn kinds(part: &PartReport) -> Vec<FindingKind> {
+    let mut k: Vec<FindingKind> = part.findings.iter().map(|f| f.kind).collect();
+    k.sort();
+    k.dedup();
+    k
+}
+
+/// At most this many locations per part; a bomb can have thousands.
+const MAX_LOCATIONS: usize = 10;
+
+fn locations(part: &PartReport) -> Vec<String> {
+    let mut l: Vec<String> = part
+        .findings
+        .iter()
+        .filter(|f| f.location.contains('!'))
+        .map(|f| f.location.chars().filter(|c| !crate_bidi(*c)).collect())
+        .collect();
+    l.sort();
+    l.dedup();
+    if l.len() > MAX_LOCATIONS {
+        let more = l.len() - MAX_LOCATIONS;
+        l.truncate(MAX_LOCATIONS);
+        l.push(format!("… (+{more})"));
+    }
+    l
+}
+
+/// The text that replaces one removed part.
+pub(crate) fn removed_part(part: &PartReport, reference: &str, cfg: &NoticeConfig) -> String {
+    let name = display_name(part);
+    let ja: Vec<&str> = kinds(part).iter().map(|k| k.describe_ja()).collect();
+    let en: Vec<&str> = kinds(part).iter().map(|k| k.describe_en()).collect();
+    let mut t = format!(
+        "[mugai] 添付ファイル「{name}」は安全のため削除されました（理由: {}）。\n\
+         The attachment \"{name}\" was removed for safety (reason: {}).\n",
+        ja.join("、"),
+        en.join(", ")
+    );
+    for loc in locations(part) {
+        t.push_str(&format!("  - {loc}\n"));
+    }
+    t.push_str(&format!(
+        "原本が必要な場合は、参照番号 {reference} を添えて{}にお問い合わせください。\n\
+         To request the original, contact {} quoting reference {reference}.\n",
+        cfg.contact_ja, cfg.contact_en
+    ));
+    t
+}
+
+/// The notice placed first in a message whose parts were removed.
+pub(crate) fn summary(removed: &[&PartReport], reference: &str, cfg: &NoticeConfig) -> String {
+    let mut t = String::from(
+        "[mugai] このメールは無害化されました。以下の添付ファイルを削除しています。\n\
+         This message was sanitized. The following attachments were removed.\n\n",
+    );
+    for part in removed {
+        let name = display_name(part);
+        let ja: Vec<&str> = kinds(part).iter().map(|k| k.describe_ja()).collect();
+        let en: Vec<&str> = kinds(part).iter().map(|k| k.describe_en()).collect();
+        t.push_str(&format!(
+            "■ {name}\n  理由: {}\n  Reason: {}\n",
+            ja.join("、"),
+            en.join(", ")
+        ));
+        for loc in locations(part) {
+            t.push_str(&format!("  - {loc}\n"));
+        }
+    }
+    t.push_str(&format!(
+        "\n原本は保管されています。必要な場合は、参照番号 {reference} を添えて{}にお問い合わせください。\n\
+         The original is kept. To request it, contact {} quoting reference {reference}.\n",
+        cfg.contact_ja, cfg.contact_en
+    ));
+    t
+}

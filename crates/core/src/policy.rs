@@ -1,0 +1,195 @@
+//! Policy: what to do with each finding, per direction, loaded from TOML.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::finding::FindingKind;
+use crate::limits::Limits;
+
+/// Which way a message crosses between segments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Internet → closed segment (LGWAN): disarm.
+    #[default]
+    Inbound,
+    /// Closed segment → Internet: take-out restriction.
+    Outbound,
+}
+
+/// What to do with a part that has a finding. Ordered from mildest to strictest;
+/// a part with several findings gets the strictest action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartAction {
+    /// Deliver the part; the finding is only reported.
+    Keep,
+    /// Replace the part by a notice; deliver the rest.
+    Remove,
+    /// Hold the whole message in quarantine; deliver nothing.
+    Quarantine,
+    /// Refuse the whole message (SMTP 550).
+    Reject,
+}
+
+/// What to do with a whole message that cannot be inspected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageAction {
+    /// Hold it in quarantine.
+    Quarantine,
+    /// Refuse it (SMTP 550).
+    Reject,
+    /// Ask the sender to retry later (SMTP 451).
+    Tempfail,
+}
+
+/// The policy of one direction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectionPolicy {
+    /// Action for a message that exceeds a message-level limit (size, parts, depth, time).
+    #[serde(default = "default_on_limit")]
+    pub on_limit: MessageAction,
+    /// Action for a message that cannot be parsed at all.
+    #[serde(default = "default_on_malformed")]
+    pub on_malformed: MessageAction,
+    /// Action per finding kind; kinds not listed take the built-in default.
+    #[serde(default)]
+    pub actions: BTreeMap<FindingKind, PartAction>,
+}
+
+fn default_on_limit() -> MessageAction {
+    MessageAction::Quarantine
+}
+
+fn default_on_malformed() -> MessageAction {
+    MessageAction::Quarantine
+}
+
+impl Default for DirectionPolicy {
+    fn default() -> Self {
+        Self {
+            on_limit: default_on_limit(),
+            on_malformed: default_on_malformed(),
+            actions: BTreeMap::new(),
+        }
+    }
+}
+
+impl DirectionPolicy {
+    /// The action for a finding kind in this direction.
+    pub fn action(&self, kind: FindingKind) -> PartAction {
+        self.actions
+            .get(&kind)
+            .copied()
+            .unwrap_or_else(|| default_action(kind))
+    }
+}
+
+/// The built-in action for a kind: everything that can run, hide content or
+/// could not be inspected is removed; only a type mismatch is just reported.
+pub fn default_action(kind: FindingKind) -> PartAction {
+    match kind {
+        FindingKind::TypeMismatch => PartAction::Keep,
+        _ => PartAction::Remove,
+    }
+}
+
+/// Text of the notice that replaces removed parts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NoticeConfig {
+    /// Whom to ask for the original, in Japanese.
+    pub contact_ja: String,
+    /// Whom to ask for the original, in English.
+    pub contact_en: String,
+}
+
+impl Default for NoticeConfig {
+    fn default() -> Self {
+        Self {
+            contact_ja: "システム管理者".into(),
+            contact_en: "your mail administrator".into(),
+        }
+    }
+}
+
+/// The whole policy: limits, notice text and one policy per direction.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Hard caps on the work done for one message.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Text of the notice that replaces removed parts.
+    #[serde(default)]
+    pub notice: NoticeConfig,
+    /// Internet → closed segment.
+    #[serde(default)]
+    pub inbound: DirectionPolicy,
+    /// Closed segment → Internet.
+    #[serde(default)]
+    pub outbound: DirectionPolicy,
+}
+
+/// A policy file that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid policy: {0}")]
+pub struct PolicyError(#[from] toml::de::Error);
+
+impl Policy {
+    /// Parses a policy from TOML. Unknown keys are an error, so a typo never
+    /// silently weakens the policy.
+    pub fn from_toml(text: &str) -> Result<Self, PolicyError> {
+        Ok(toml::from_str(text)?)
+    }
+
+    /// The policy of one direction.
+    pub fn direction(&self, direction: Direction) -> &DirectionPolicy {
+        match direction {
+            Direction::Inbound => &self.inbound,
+            Direction::Outbound => &self.outbound,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(Policy::from_toml("[inbound]\nonlimit = \"reject\"\n").is_err());
+        assert!(Policy::from_toml("[inbound.actions]\nexecutabel = \"keep\"\n").is_err());
+        assert!(Policy::from_toml("[inbound.actions]\nexecutable = \"allow\"\n").is_err());
+    }
+
+    #[test]
+    fn listed_actions_override_defaults() {
+        let p = Policy::from_toml("[inbound.actions]\nexecutable = \"reject\"\n").unwrap();
+        assert_eq!(
+            p.inbound.action(FindingKind::Executable),
+            PartAction::Reject
+        );
+        assert_eq!(p.inbound.action(FindingKind::Script), PartAction::Remove);
+        assert_eq!(
+            p.outbound.action(FindingKind::Executable),
+            PartAction::Remove
+        );
+    }
+
+    #[test]
+    fn shipped_policy_parses_and_spells_out_the_defaults() {
+        let text = include_str!("../../../rules/policy.toml");
+        let p = Policy::from_toml(text).expect("rules/policy.toml parses");
+        for dir in [&p.inbound, &p.outbound] {
+            for kind in FindingKind::ALL {
+                assert!(dir.actions.contains_key(&kind), "{kind} missing");
+                assert_eq!(dir.action(kind), default_action(kind), "{kind}");
+            }
+        }
+        assert_eq!(p.limits, Limits::default());
+    }
+}

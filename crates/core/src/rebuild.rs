@@ -1,0 +1,326 @@
+//! Rebuild: serialize the inspected tree into a new message. Only what was
+//! inspected is emitted (preambles, epilogues and anything a different parser
+//! might see are dropped); clean parts keep their bytes; a body whose
+//! encoding is ambiguous is re-encoded from the very bytes we inspected.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use mail_parser::MimeHeaders;
+use sha2::{Digest, Sha256};
+
+use crate::mime::{Body, Cte, Entity, Leaf};
+
+/// How to serialize one message.
+pub(crate) struct Rebuild<'a> {
+    /// Line ending of the original, used for every line we write.
+    pub(crate) eol: &'static [u8],
+    /// Parts to replace, by path, with the text that replaces each.
+    pub(crate) removals: &'a BTreeMap<String, String>,
+    /// Makes generated boundaries unpredictable and reproducible.
+    pub(crate) seed: [u8; 32],
+}
+
+impl Rebuild<'_> {
+    /// The rebuilt message: `trace` header fields first, then the original
+    /// header (minus any forged fields of ours), then the body; with `notice`
+    /// as the first part of a multipart/mixed when given.
+    pub(crate) fn message(
+        &self,
+        root: &Entity,
+        trace: &[(&str, String)],
+        notice: Option<&str>,
+    ) -> Vec<u8> {
+        let mut head = Vec::new();
+        for (name, value) in trace {
+            head.extend_from_slice(format!("{name}: {value}").as_bytes());
+            head.extend_from_slice(self.eol);
+        }
+        let own = |f: &[u8]| field_name(f).starts_with("x-mugai-");
+        let mut out = match notice {
+            None => {
+                head.extend(fields(&root.header).filter(|f| !own(f)).flatten());
+                self.entity(root, &head, None)
+            }
+            Some(text)
+                if root.content_type == "multipart/mixed"
+                    && matches!(root.body, Body::Multipart { .. }) =>
+            {
+                head.extend(fields(&root.header).filter(|f| !own(f)).flatten());
+                self.entity(root, &head, Some(self.text_part(text)))
+            }
+            Some(text) => {
+                // Wrap: the original's content fields move into the wrapped part.
+                let is_content = |f: &[u8]| field_name(f).starts_with("content-");
+                let mut inner_header: Vec<u8> = fields(&root.header)
+                    .filter(|f| is_content(f))
+                    .flatten()
+                    .copied()
+                    .collect();
+                if inner_header.is_empty() {
+                    inner_header = self.line("Content-Type: text/plain");
+                }
+                head.extend(
+                    fields(&root.header)
+                        .filter(|f| !own(f) && !is_content(f) && field_name(f) != "mime-version")
+                        .flatten(),
+                );
+                head.extend(self.line("MIME-Version: 1.0"));
+                let parts = vec![self.text_part(text), self.entity(root, &inner_header, None)];
+                self.multipart(&head, "multipart/mixed", &[], "", &parts, "wrap")
+            }
+        };
+        if !out.ends_with(b"\n") {
+            out.extend_from_slice(self.eol);
+        }
+        out
+    }
+
+    fn line(&self, text: &str) -> Vec<u8> {
+        let mut v = text.as_bytes().to_vec();
+        v.extend_from_slice(self.eol);
+        v
+    }
+
+    fn entity(&self, e: &Entity, header: &[u8], first_child: Option<Vec<u8>>) -> Vec<u8> {
+        match &e.body {
+            Body::Leaf(_) if self.removals.contains_key(&e.path) => {
+                self.text_part(&self.removals[&e.path])
+            }
+            Body::Leaf(leaf) => self.leaf(header, leaf),
+            Body::Multipart { boundary, children } => {
+                let mut parts: Vec<Vec<u8>> = first_child.into_iter().collect();
+                parts.extend(children.iter().map(|c| self.entity(c, &c.header, None)));
+                self.multipart(
+                    header,
+                    &e.content_type,
+                    &e.params,
+                    boundary,
+                    &parts,
+                    &e.path,
+                )
+            }
+            Body::Message { inner, encoding } => {
+                let body = self.entity(inner, &inner.header, None);
+                match encoding {
+                    Cte::Identity => self.join(header, &body),
+                    _ => {
+                        let h =
+                            replace_field(header, "content-transfer-encoding", "base64", self.eol);
+                        self.join(&h, &self.base64(&body))
+                    }
+                }
+            }
+        }
+    }
+
+    fn join(&self, header: &[u8], body: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(header.len() + body.len() + 2);
+        out.extend_from_slice(header);
+        out.extend_from_slice(self.eol);
+        out.extend_from_slice(body);
+        out
+    }
+
+    fn leaf(&self, header: &[u8], leaf: &Leaf) -> Vec<u8> {
+        if leaf.canonical {
+            self.join(header, &leaf.raw)
+        } else {
+            let h = replace_field(header, "content-transfer-encoding", "base64", self.eol);
+            self.join(&h, &self.base64(&leaf.decoded))
+        }
+    }
+
+    /// A UTF-8 text part written by mugai.
+    pub(crate) fn text_part(&self, text: &str) -> Vec<u8> {
+        let mut h = Vec::new();
+        for l in [
+            "Content-Type: text/plain; charset=\"utf-8\"",
+            "Content-Transfer-Encoding: base64",
+            "Content-Disposition: inline",
+        ] {
+            h.extend(self.line(l));
+        }
+        self.join(&h, &self.base64(text.as_bytes()))
+    }
+
+    fn base64(&self, data: &[u8]) -> Vec<u8> {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(data);
+        let mut out = Vec::with_capacity(encoded.len() + encoded.len() / 76 * 2 + 2);
+        for chunk in encoded.as_bytes().chunks(76) {
+            out.extend_from_slice(chunk);
+            out.extend_from_slice(self.eol);
+        }
+        // The delimiter that follows brings its own line break.
+        out.truncate(out.len().saturating_sub(self.eol.len()));
+        out
+    }
+
+    fn multipart(
+        &self,
+        header: &[u8],
+        content_type: &str,
+        params: &[(String, String)],
+        boundary: &str,
+        parts: &[Vec<u8>],
+        path: &str,
+    ) -> Vec<u8> {
+        let boundary = self.choose_boundary(boundary, parts, path);
+        let header = if boundary_in_header_is(header, &boundary) {
+            header.to_vec()
+        } else {
+            let mut value = format!("{content_type}; boundary=\"{boundary}\"");
+            for (k, v) in params.iter().filter(|(k, v)| k.is_ascii() && v.is_ascii()) {
+                value.push_str(&format!(
+                    "; {k}=\"{}\"",
+                    v.replace('\\', "\\\\").replace('"', "\\\"")
+                ));
+            }
+            replace_field(header, "content-type", &value, self.eol)
+        };
+        let mut out = header;
+        out.extend_from_slice(self.eol);
+        for p in parts {
+            out.extend_from_slice(b"--");
+            out.extend_from_slice(boundary.as_bytes());
+            out.extend_from_slice(self.eol);
+            out.extend_from_slice(p);
+            out.extend_from_slice(self.eol);
+        }
+        out.extend_from_slice(format!("--{boundary}--").as_bytes());
+        out
+    }
+
+    /// The original boundary when it is valid and no part contains it;
+    /// otherwise a fresh one.
+    fn choose_boundary(&self, original: &str, parts: &[Vec<u8>], path: &str) -> String {
+        let clashes = |b: &str| {
+            let needle = format!("--{b}");
+            parts
+                .iter()
+                .any(|p| crate::identify::find(p, needle.as_bytes()).is_some())
+        };
+        if is_valid_boundary(original) && !clashes(original) {
+            return original.to_owned();
+        }
+        (0u32..)
+            .map(|n| {
+                let mut h = Sha256::new();
+                h.update(self.seed);
+                h.update(path.as_bytes());
+                h.update(n.to_le_bytes());
+                format!("=_mugai_{}", &hex::encode(h.finalize())[..24])
+            })
+            .find(|b| !clashes(b))
+            .unwrap_or_default()
+    }
+}
+
+/// RFC 2046 §5.1.1: 1 to 70 of a restricted set, not ending in a space.
+fn is_valid_boundary(b: &str) -> bool {
+    (1..=70).contains(&b.len())
+        && !b.ends_with(' ')
+        && b.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"'()+_,-./:=? ".contains(&c))
+}
+
+fn boundary_in_header_is(header: &[u8], boundary: &str) -> bool {
+    fields(header)
+        .filter(|f| field_name(f) == "content-type")
+        .count()
+        == 1
+        && mail_parser::MessageParser::default()
+            .parse_headers(header)
+            .and_then(|m| {
+                m.parts
+                    .first()
+                    .and_then(|p| p.content_type())
+                    .and_then(|c| c.attribute("boundary"))
+                    .map(|b| b == boundary)
+            })
+            .unwrap_or(false)
+}
+
+/// Header fields, each with its folded continuation lines and line breaks.
+pub(crate) fn fields(header: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut starts = Vec::new();
+    let mut at_line_start = true;
+    for (i, &c) in header.iter().enumerate() {
+        if at_line_start && c != b' ' && c != b'\t' {
+            starts.push(i);
+        }
+        at_line_start = c == b'\n';
+    }
+    starts.push(header.len());
+    let bounds: Vec<(usize, usize)> = starts.windows(2).map(|w| (w[0], w[1])).collect();
+    bounds.into_iter().map(move |(a, b)| &header[a..b])
+}
+
+/// Lower-case name of a header field.
+pub(crate) fn field_name(field: &[u8]) -> String {
+    let end = field.iter().position(|&c| c == b':').unwrap_or(field.len());
+    String::from_utf8_lossy(&field[..end])
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// The header with every `name` field replaced by one `name: value` field
+/// (where the first one was, or at the end).
+fn replace_field(header: &[u8], name: &str, value: &str, eol: &[u8]) -> Vec<u8> {
+    let canonical = match name {
+        "content-type" => "Content-Type",
+        "content-transfer-encoding" => "Content-Transfer-Encoding",
+        other => other,
+    };
+    let mut new_field = format!("{canonical}: {value}").into_bytes();
+    new_field.extend_from_slice(eol);
+    let mut out = Vec::with_capacity(header.len() + new_field.len());
+    let mut placed = false;
+    for f in fields(header) {
+        if field_name(f) == name {
+            if !placed {
+                out.extend_from_slice(&new_field);
+                placed = true;
+            }
+        } else {
+            out.extend_from_slice(f);
+            if !f.ends_with(b"\n") {
+                out.extend_from_slice(eol);
+            }
+        }
+    }
+    if !placed {
+        out.extend_from_slice(&new_field);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folded_fields_stay_whole() {
+        let h = b"Subject: a\r\n b\r\nTo: x\r\n";
+        let f: Vec<_> = fields(h).collect();
+        assert_eq!(f, [&b"Subject: a\r\n b\r\n"[..], b"To: x\r\n"]);
+        assert_eq!(field_name(f[0]), "subject");
+    }
+
+    #[test]
+    fn replace_keeps_position() {
+        let h = b"A: 1\nContent-Type: text/plain;\n name=x\nB: 2\n";
+        assert_eq!(
+            replace_field(h, "content-type", "text/plain", b"\n"),
+            b"A: 1\nContent-Type: text/plain\nB: 2\n"
+        );
+    }
+
+    #[test]
+    fn boundaries() {
+        assert!(is_valid_boundary("----=_Part_0_12345.678"));
+        assert!(!is_valid_boundary(""));
+        assert!(!is_valid_boundary("a\"b"));
+        assert!(!is_valid_boundary(&"x".repeat(71)));
+    }
+}

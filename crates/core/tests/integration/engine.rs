@@ -1,0 +1,130 @@
+//! Properties of the engine that the corpus alone does not pin down.
+
+use mail_parser::MimeHeaders;
+use mugai_core::{Engine, Envelope, Limits, Policy, Verdict, wrap_attachment};
+
+fn engine() -> Engine {
+    Engine::new(Policy::default())
+}
+
+fn deliver(raw: &[u8]) -> Vec<u8> {
+    let out = engine().process(raw, &Envelope::default());
+    assert_eq!(out.verdict, Verdict::Deliver, "{:?}", out.report.reason);
+    out.message.expect("delivered message")
+}
+
+#[test]
+fn clean_mail_keeps_its_bytes_below_our_headers() {
+    let raw = b"From: a@example.jp\r\nTo: b@example.jp\r\nSubject: hi\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nhello\r\n\
+--b1\r\nContent-Type: application/pdf; name=\"a.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+JVBERi0xLjQKJSVFT0YK\r\n--b1--\r\n";
+    let out = deliver(raw);
+    let text = String::from_utf8(out).unwrap();
+    let (ours, rest) = text.split_at(text.find("From:").unwrap());
+    assert!(ours.starts_with("X-Mugai-Verdict: clean;"));
+    assert!(ours.contains("X-Mugai-Message-SHA256: "));
+    assert_eq!(rest.as_bytes(), raw);
+}
+
+#[test]
+fn forged_verdict_headers_are_dropped() {
+    let raw =
+        b"X-Mugai-Verdict: clean\r\nFrom: a@example.jp\r\nx-mugai-actions: none\r\n\r\nhi\r\n";
+    let text = String::from_utf8(deliver(raw)).unwrap();
+    assert_eq!(text.matches("X-Mugai-Verdict").count(), 1);
+    assert_eq!(
+        text.to_ascii_lowercase().matches("x-mugai-actions").count(),
+        1
+    );
+}
+
+#[test]
+fn removed_part_leaves_a_notice_and_the_rest() {
+    let raw = wrap_attachment("請求書.pdf.exe", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00 a tiny program body that is long enough", "\r\n");
+    let out = engine().process(&raw, &Envelope::default());
+    assert_eq!(out.verdict, Verdict::Deliver);
+    let part = &out.report.parts[1];
+    assert_eq!(part.declared_name.as_deref(), Some("請求書.pdf.exe"));
+    let kinds: Vec<_> = part.findings.iter().map(|f| f.kind.name()).collect();
+    assert!(
+        kinds.contains(&"executable") && kinds.contains(&"double_extension"),
+        "{kinds:?}"
+    );
+    let message = out.message.unwrap();
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&message)
+        .unwrap();
+    assert!(
+        parsed
+            .attachments()
+            .all(|a| a.attachment_name() != Some("請求書.pdf.exe"))
+    );
+    let texts: Vec<String> = (0..parsed.text_body_count())
+        .filter_map(|i| parsed.body_text(i).map(|t| t.into_owned()))
+        .collect();
+    let all = texts.join("\n");
+    assert!(all.contains("削除されました"), "{all}");
+    assert!(all.contains("請求書.pdf.exe"), "{all}");
+    assert!(all.contains("scan"), "original body kept: {all}");
+}
+
+#[test]
+fn ambiguous_base64_is_reencoded_from_what_was_inspected() {
+    let raw = b"From: a@example.jp\r\nContent-Type: application/octet-stream; name=x.bin\r\n\
+Content-Transfer-Encoding: base64\r\n\r\naGVs bG8=garbage\r\n";
+    let out = String::from_utf8(deliver(raw)).unwrap();
+    assert!(out.contains("\r\n\r\naGVsbG8=\r\n"), "{out}");
+}
+
+#[test]
+fn oversized_message_is_not_delivered() {
+    let policy = Policy {
+        limits: Limits {
+            max_message_bytes: 100,
+            ..Limits::default()
+        },
+        ..Policy::default()
+    };
+    let out = Engine::new(policy).process(&[b'a'; 200], &Envelope::default());
+    assert_eq!(out.verdict, Verdict::Quarantine);
+    assert!(out.message.is_none());
+}
+
+#[test]
+fn time_limit_fails_closed() {
+    let policy = Policy {
+        limits: Limits {
+            max_time_ms: 0,
+            ..Limits::default()
+        },
+        ..Policy::default()
+    };
+    let raw = wrap_attachment("a.txt", b"hello", "\r\n");
+    let out = Engine::new(policy).process(&raw, &Envelope::default());
+    assert_eq!(out.verdict, Verdict::Quarantine, "{:?}", out.report);
+    assert!(out.message.is_none());
+}
+
+#[test]
+fn reject_policy_rejects() {
+    let policy = Policy::from_toml("[inbound.actions]\nexecutable = \"reject\"\n").unwrap();
+    let raw = wrap_attachment("setup.exe", b"anything", "\r\n");
+    let out = Engine::new(policy).process(&raw, &Envelope::default());
+    assert_eq!(out.verdict, Verdict::Reject);
+    assert!(out.report.reason.unwrap().contains("executable"));
+}
+
+#[test]
+fn truncated_inputs_never_panic_or_pass() {
+    let raw = wrap_attachment("a.zip", b"PK\x03\x04\x14\x00\x00\x00\x08\x00", "\r\n");
+    for cut in 0..raw.len() {
+        let out = engine().process(&raw[..cut], &Envelope::default());
+        assert_ne!(
+            out.verdict,
+            Verdict::Tempfail,
+            "cut at {cut}: {:?}",
+            out.report.reason
+        );
+    }
+}

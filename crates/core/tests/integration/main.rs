@@ -1,0 +1,4 @@
+//! Integration tests of mugai-core: the golden corpus and engine properties.
+
+mod engine;
+mod golden;

@@ -1,0 +1,215 @@
+//! `mugai sanitize` and `mugai scan`, run as processes.
+
+use mail_parser::{MessageParser, MimeHeaders};
+use mugai_e2e::{mugai, sample};
+
+#[test]
+fn exe_in_zip_in_zip_is_removed_with_a_notice_and_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, report) = (dir.path().join("out.eml"), dir.path().join("report.json"));
+    let status = mugai()
+        .arg("sanitize")
+        .arg(sample("mail/exe_in_zip_in_zip.eml.in.zip"))
+        .arg("-o")
+        .arg(&out)
+        .arg("--report")
+        .arg(&report)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "found something: exit 1");
+
+    let raw = std::fs::read(&out).unwrap();
+    let msg = MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(msg.subject(), Some("請求書を送付します"));
+    assert!(
+        msg.attachments()
+            .all(|a| a.attachment_name() != Some("請求書.zip"))
+    );
+    let text: String = (0..msg.text_body_count())
+        .filter_map(|i| msg.body_text(i))
+        .collect();
+    assert!(
+        text.contains("請求書.zip!docs/inner.zip!setup.exe"),
+        "{text}"
+    );
+    assert!(text.contains("削除") && text.contains("removed"), "{text}");
+    assert!(
+        text.contains("請求書を送付します。"),
+        "original body kept: {text}"
+    );
+    let header = |name: &str| msg.header_raw(name).map(str::trim).map(str::to_owned);
+    assert!(header("X-Mugai-Verdict").unwrap().starts_with("disarmed"));
+    assert_eq!(
+        header("X-Mugai-Actions").as_deref(),
+        Some("2=removed(executable)")
+    );
+
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(report["verdict"], "deliver");
+    let zip = &report["parts"][1];
+    assert_eq!(zip["action"], "remove");
+    assert!(
+        zip["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["location"] == "請求書.zip!docs/inner.zip!setup.exe")
+    );
+    assert!(
+        zip["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["true_type"] == "pe")
+    );
+    assert!(report["timings_us"]["total"].as_u64().is_some());
+}
+
+#[test]
+fn clean_iso2022jp_mail_with_pdf_is_unchanged_below_our_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.eml");
+    let input = sample("mail/ja_iso2022jp_clean_pdf.eml");
+    let status = mugai()
+        .arg("sanitize")
+        .arg(&input)
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "clean: exit 0");
+    let original = std::fs::read(&input).unwrap();
+    let output = std::fs::read(&out).unwrap();
+    let start = output.windows(5).position(|w| w == b"From:").unwrap();
+    assert!(output[..start].starts_with(b"X-Mugai-Verdict: clean;"));
+    assert_eq!(&output[start..], &original[..]);
+    let msg = MessageParser::default().parse(&output).unwrap();
+    assert_eq!(msg.subject(), Some("先日の会議の資料です"));
+    assert_eq!(
+        msg.attachment(0).and_then(|a| a.attachment_name()),
+        Some("会議資料.pdf")
+    );
+}
+
+#[test]
+fn unparseable_and_bomb_inputs_get_a_verdict_and_no_pass_through() {
+    let dir = tempfile::tempdir().unwrap();
+    for (input, verdict) in [
+        ("hostile/empty.eml", "quarantine"),
+        ("hostile/mime_nesting_1000.eml.in.zip", "quarantine"),
+        ("hostile/zip_ratio_bomb.eml.in.zip", "deliver"),
+        ("hostile/droste_quine.eml.in.zip", "deliver"),
+    ] {
+        let (out, report) = (dir.path().join("out.eml"), dir.path().join("r.json"));
+        let _ = std::fs::remove_file(&out);
+        let status = mugai()
+            .arg("sanitize")
+            .arg(sample(input))
+            .arg("-o")
+            .arg(&out)
+            .arg("--report")
+            .arg(&report)
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(1), "{input}");
+        let r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        assert_eq!(r["verdict"], verdict, "{input}");
+        if verdict == "deliver" {
+            assert!(
+                r["parts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p["action"] == "remove"),
+                "{input}"
+            );
+        } else {
+            assert!(!out.exists(), "{input}: nothing written when not delivered");
+        }
+    }
+}
+
+#[test]
+fn scan_summarizes_the_corpus_as_json() {
+    let out = mugai()
+        .arg("scan")
+        .arg("--json")
+        .arg(sample("mail"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "the corpus holds threats");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = &doc["summary"];
+    assert!(summary["messages"].as_u64().unwrap() > 20);
+    assert_eq!(summary["errors"], 0);
+    assert!(summary["findings"]["executable"].as_u64().unwrap() >= 4);
+    let items = doc["items"].as_array().unwrap();
+    let mbox: Vec<_> = items
+        .iter()
+        .filter(|i| i["label"].as_str().unwrap().contains("two_messages.mbox#"))
+        .collect();
+    assert_eq!(mbox.len(), 2, "an mbox is split into its messages");
+}
+
+#[test]
+fn scan_of_clean_files_exits_zero_and_errors_exit_two() {
+    let ok = mugai()
+        .arg("scan")
+        .arg(sample("mail/ja_sjis_8bit.eml"))
+        .arg(sample("files/tk_testPDF.pdf"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    let missing = mugai()
+        .arg("scan")
+        .arg(sample("does-not-exist.eml"))
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("does-not-exist.eml"));
+}
+
+#[test]
+fn a_bad_policy_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, "[inbound.actions]\nexecutabel = \"keep\"\n").unwrap();
+    let out = mugai()
+        .arg("sanitize")
+        .arg("--policy")
+        .arg(&policy)
+        .arg(sample("mail/ascii_minimal.eml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("policy.toml") && err.contains("executabel"),
+        "{err}"
+    );
+}
+
+#[test]
+fn shipped_policy_gives_the_same_verdicts_as_the_defaults() {
+    let run = |extra: &[&str]| {
+        let out = mugai()
+            .arg("scan")
+            .arg("--json")
+            .args(extra)
+            .arg(sample("mail"))
+            .output()
+            .unwrap();
+        let mut doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["summary"]["seconds"] = 0.into();
+        doc
+    };
+    let shipped = mugai_e2e::root().join("rules/policy.toml");
+    assert_eq!(run(&[]), run(&["--policy", shipped.to_str().unwrap()]));
+}

@@ -1,0 +1,3 @@
+//! End-to-end: the `mugai` binary on the corpus, judged as a user would.
+
+mod cli;
