@@ -472,6 +472,26 @@ mod tests {
     }
 
     #[test]
+    fn disk_images_and_cabinets() {
+        let mut vhd = vec![0u8; 4096];
+        let n = vhd.len();
+        vhd[n - 512..n - 504].copy_from_slice(b"conectix");
+        assert_eq!(identify(&vhd), FileType::Vhd);
+        assert_eq!(identify(b"vhdxfile\0\0\0\0"), FileType::Vhdx);
+        let mut fat = vec![0u8; 2048];
+        fat[0] = 0xEB;
+        fat[54..59].copy_from_slice(b"FAT12");
+        fat[510] = 0x55;
+        fat[511] = 0xAA;
+        assert_eq!(identify(&fat), FileType::DiskImg);
+        let mut udf = vec![0u8; 0x9000];
+        udf[0x8001..0x8006].copy_from_slice(b"BEA01");
+        assert_eq!(identify(&udf), FileType::Udf);
+        assert_eq!(identify(b"MSCF\0\0\0\0cabinet"), FileType::Cab);
+        assert_eq!(identify(b"ITSF\x03\0\0\0"), FileType::Chm);
+    }
+
+    #[test]
     fn short_mz_text_is_not_a_program() {
         assert_eq!(identify(b"MZ is a nice town"), FileType::Text);
     }
