@@ -264,19 +264,25 @@ pub(crate) fn u32_le(b: &[u8], off: usize) -> Option<u32> {
 }
 
 pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || hay.len() < needle.len() {
+    if needle.is_empty() {
         return None;
     }
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
-/// Case-insensitive ASCII search.
+/// Case-insensitive ASCII search, anchored on the first byte with memchr.
 pub(crate) fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || hay.len() < needle.len() {
-        return None;
+    let (&first, rest) = needle.split_first()?;
+    let candidates = memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), hay);
+    for at in candidates {
+        if hay
+            .get(at + 1..at + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(rest))
+        {
+            return Some(at);
+        }
     }
-    hay.windows(needle.len())
-        .position(|w| w.eq_ignore_ascii_case(needle))
+    None
 }
 
 /// Containers are told apart by what they hold.
@@ -489,6 +495,14 @@ mod tests {
         assert_eq!(identify(&udf), FileType::Udf);
         assert_eq!(identify(b"MSCF\0\0\0\0cabinet"), FileType::Cab);
         assert_eq!(identify(b"ITSF\x03\0\0\0"), FileType::Chm);
+    }
+
+    #[test]
+    fn case_insensitive_search() {
+        assert_eq!(find_ci(b"xx<SCRIPT>", b"<script"), Some(2));
+        assert_eq!(find_ci(b"<scrip", b"<script"), None);
+        assert_eq!(find_ci(b"abc", b""), None);
+        assert_eq!(find_ci(b"aAbB", b"ab"), Some(1));
     }
 
     #[test]

@@ -242,68 +242,45 @@ fn b64_value(c: u8) -> Option<u8> {
     }
 }
 
-/// Decodes base64 leniently (skipping what is not in the alphabet, stopping at
-/// padding) and says whether the input was canonical: only alphabet lines of
-/// at most 998 bytes, padding only at the end, a whole number of quanta.
+/// Decodes base64 and says whether the input was canonical: only alphabet
+/// lines of at most 998 bytes ending in CRLF or LF, padding only at the end,
+/// a whole number of quanta, no stray trailing bits. Canonical input (nearly
+/// all mail) takes the fast strict decoder; anything else is decoded leniently.
 pub(crate) fn decode_base64(raw: &[u8]) -> (Vec<u8>, bool) {
-    let mut out = Vec::with_capacity(raw.len() / 4 * 3);
-    let (mut acc, mut bits, mut count) = (0u32, 0u32, 0usize);
-    let mut canonical = true;
-    let mut padded = false;
-    let mut line_len = 0usize;
-    for &c in raw {
-        match c {
-            b'\n' => {
-                line_len = 0;
-                continue;
-            }
-            b'\r' => continue,
-            _ => line_len += 1,
-        }
-        if line_len > 998 {
-            canonical = false;
-        }
-        if padded {
-            if c != b'=' {
-                canonical = false;
-            }
-            continue;
-        }
-        match b64_value(c) {
-            Some(v) => {
-                acc = (acc << 6) | u32::from(v);
-                bits += 6;
-                count += 1;
-                if bits >= 8 {
-                    bits -= 8;
-                    out.push((acc >> bits) as u8);
-                }
-            }
-            None if c == b'=' => {
-                padded = true;
-                count += 1;
-            }
-            None => canonical = false,
-        }
+    use base64::Engine as _;
+    let mut compact = Vec::with_capacity(raw.len());
+    let mut clean = true;
+    for line in raw.split(|&c| c == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        clean &= line.len() <= 998;
+        compact.extend_from_slice(line);
     }
-    let pad = raw
-        .iter()
-        .rev()
-        .filter(|c| !c.is_ascii_whitespace())
-        .take_while(|&&c| c == b'=')
-        .count();
-    if count % 4 != 0 || pad > 2 || trailing_bits_set(acc, bits) {
-        canonical = false;
+    clean &= compact.iter().all(|&c| b64_value(c).is_some() || c == b'=');
+    if clean && let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(&compact) {
+        return (decoded, true);
     }
-    // Bare CR or whitespace other than line breaks also makes decoders disagree.
-    if raw.windows(2).any(|w| w[0] == b'\r' && w[1] != b'\n') || raw.last() == Some(&b'\r') {
-        canonical = false;
-    }
-    (out, canonical)
+    (decode_base64_lenient(raw), false)
 }
 
-fn trailing_bits_set(acc: u32, bits: u32) -> bool {
-    bits > 0 && acc & ((1 << bits) - 1) != 0
+/// Skips what is not in the alphabet and stops at padding, as most mail
+/// clients do.
+fn decode_base64_lenient(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len() / 4 * 3);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &c in raw {
+        if c == b'=' {
+            break;
+        }
+        if let Some(v) = b64_value(c) {
+            acc = (acc << 6) | u32::from(v);
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((acc >> bits) as u8);
+            }
+        }
+    }
+    out
 }
 
 /// Decodes quoted-printable leniently (invalid escapes kept literally) and says

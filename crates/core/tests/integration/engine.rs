@@ -135,15 +135,32 @@ fn truncated_inputs_never_panic_or_pass() {
 fn japanese_headers_and_names_decode() {
     let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/mail");
     for (file, subject, names) in [
-        ("ja_iso2022jp_clean_pdf.eml", "先日の会議の資料です", &["会議資料.pdf"][..]),
+        (
+            "ja_iso2022jp_clean_pdf.eml",
+            "先日の会議の資料です",
+            &["会議資料.pdf"][..],
+        ),
         ("ja_sjis_8bit.eml", "請求書を送付します", &[][..]),
         ("ja_eucjp_8bit.eml", "議事録の送付", &[][..]),
-        ("ja_rfc2231_docx_xlsx.eml", "見積書と仕様書", &["仕様書（第2版）.docx", "見積書.xlsx"][..]),
+        (
+            "ja_rfc2231_docx_xlsx.eml",
+            "見積書と仕様書",
+            &["仕様書（第2版）.docx", "見積書.xlsx"][..],
+        ),
     ] {
         let raw = std::fs::read(samples.join(file)).unwrap();
         let out = engine().process(&raw, &Envelope::default());
-        assert_eq!(out.report.message.subject.as_deref(), Some(subject), "{file}");
-        let got: Vec<&str> = out.report.parts.iter().filter_map(|p| p.declared_name.as_deref()).collect();
+        assert_eq!(
+            out.report.message.subject.as_deref(),
+            Some(subject),
+            "{file}"
+        );
+        let got: Vec<&str> = out
+            .report
+            .parts
+            .iter()
+            .filter_map(|p| p.declared_name.as_deref())
+            .collect();
         assert_eq!(got, names, "{file}");
     }
     let raw = std::fs::read(samples.join("ja_sjis_8bit.eml")).unwrap();
