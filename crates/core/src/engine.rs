@@ -188,8 +188,11 @@ impl Engine {
             .collect();
         let summary = (!removed.is_empty())
             .then(|| notice::summary(&removed, &reference, &self.policy.notice));
-        let actions: Vec<String> = removed
+        // The header lists a few parts; the report and the notice list them all.
+        const LISTED: usize = 20;
+        let mut actions: Vec<String> = removed
             .iter()
+            .take(LISTED)
             .map(|p| {
                 let mut kinds: Vec<&str> = p.findings.iter().map(|f| f.kind.name()).collect();
                 kinds.sort_unstable();
@@ -197,6 +200,9 @@ impl Engine {
                 format!("{}=removed({})", p.path, kinds.join(","))
             })
             .collect();
+        if removed.len() > LISTED {
+            actions.push(format!("+{} more", removed.len() - LISTED));
+        }
         let trace = [
             (
                 "X-Mugai-Verdict",
@@ -233,9 +239,14 @@ impl Engine {
         // Our header fields on top of the untouched original hold nothing that
         // was not inspected; anything else is parsed again and checked.
         let t = Instant::now();
-        let untouched = output.len() >= raw.len() && output[output.len() - raw.len()..] == *raw;
-        let expected = expected_leaves(&report, &removals, summary.as_deref());
-        if !untouched && let Err(why) = verify(&output, expected, limits) {
+        let untouched = removals.is_empty() && output.ends_with(raw);
+        if !untouched
+            && let Err(why) = verify(
+                &output,
+                expected_leaves(&report, &removals, summary.as_deref()),
+                limits,
+            )
+        {
             return stop(
                 report,
                 MessageAction::Quarantine,

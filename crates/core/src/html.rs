@@ -30,21 +30,16 @@ pub(crate) fn inspect(bytes: &[u8], location: &str, out: &mut Vec<Finding>) {
     let smuggling =
         (scripted && !signals.is_empty() && (download || signals.len() >= 2)) || data_download;
     if smuggling {
-        let mut evidence = signals.join(", ");
         if download {
-            evidence.push_str(if evidence.is_empty() {
-                "download attribute"
-            } else {
-                ", download attribute"
-            });
+            signals.push("download attribute");
         }
         if data_download {
-            evidence.push_str(", data: URI link");
+            signals.push("data: URI link");
         }
         out.push(Finding {
             kind: FindingKind::HtmlSmuggling,
             location: location.to_owned(),
-            detail: evidence,
+            detail: signals.join(", "),
         });
     }
 }

@@ -236,14 +236,10 @@ fn by_magic(b: &[u8]) -> Option<FileType> {
     Some(t)
 }
 
+/// A DOS header is 64 bytes; anything shorter that starts with "MZ" is text.
+/// DOS programs without a PE header still run, so the PE signature is not required.
 fn is_pe(b: &[u8]) -> bool {
-    // An "MZ" text file is not a program; DOS stubs without a PE header still run.
-    match u32_le(b, 0x3C) {
-        Some(off) if (off as usize) < b.len().saturating_sub(4) => {
-            &b[off as usize..off as usize + 4] == b"PE\0\0" || b.len() >= 64
-        }
-        _ => b.len() >= 64,
-    }
+    b.len() >= 64
 }
 
 fn is_disk_boot_sector(b: &[u8]) -> bool {
@@ -273,7 +269,8 @@ pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// Case-insensitive ASCII search, anchored on the first byte with memchr.
 pub(crate) fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let (&first, rest) = needle.split_first()?;
-    let candidates = memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), hay);
+    let candidates =
+        memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), hay);
     for at in candidates {
         if hay
             .get(at + 1..at + needle.len())

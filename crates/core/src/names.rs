@@ -48,7 +48,7 @@ const ONENOTE: &[&str] = &["one", "onepkg"];
 const HELP: &[&str] = &["chm", "hlp"];
 
 /// Bidirectional controls that make `invoice_<RLO>fdp.exe` display as `invoice_exe.pdf`.
-const BIDI: &[char] = &[
+pub(crate) const BIDI: &[char] = &[
     '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}',
     '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}',
 ];

@@ -2,6 +2,8 @@
 //! one in place of each removed part. Japanese first, then English.
 
 use crate::finding::FindingKind;
+// Names shown to people never carry the bidi controls used to disguise them.
+use crate::names::BIDI;
 use crate::policy::NoticeConfig;
 use crate::report::PartReport;
 
@@ -14,15 +16,10 @@ fn display_name(part: &PartReport) -> String {
     match &part.declared_name {
         Some(n) => n
             .chars()
-            .filter(|c| !c.is_control() && !crate_bidi(*c))
+            .filter(|c| !c.is_control() && !BIDI.contains(c))
             .collect(),
         None => format!("part {} ({})", part.path, part.declared_type),
     }
-}
-
-/// Names shown to people never carry the bidi controls used to disguise them.
-fn crate_bidi(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
 fn kinds(part: &PartReport) -> Vec<FindingKind> {
@@ -40,7 +37,7 @@ fn locations(part: &PartReport) -> Vec<String> {
         .findings
         .iter()
         .filter(|f| f.location.contains('!'))
-        .map(|f| f.location.chars().filter(|c| !crate_bidi(*c)).collect())
+        .map(|f| f.location.chars().filter(|c| !BIDI.contains(c)).collect())
         .collect();
     l.sort();
     l.dedup();

@@ -44,7 +44,7 @@ pub struct Report {
 }
 
 impl Report {
-    /// Whether any part was changed or any finding made.
+    /// Whether inspection found anything in any part.
     pub fn found_anything(&self) -> bool {
         self.parts.iter().any(|p| !p.findings.is_empty())
     }
