@@ -93,7 +93,6 @@ impl FileType {
                 | FileType::Bzip2
                 | FileType::Xz
                 | FileType::Iso
-                | FileType::Jar
         )
     }
 
@@ -143,7 +142,8 @@ const OLE_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 const ONENOTE_MAGIC: &[u8] = &[
     0xE4, 0x52, 0x5C, 0x7B, 0x8C, 0xD8, 0xA7, 0x4D, 0xAE, 0xB1, 0x53, 0x78, 0xD0, 0x29, 0x96, 0xD3,
 ];
-const ONEPKG_MAGIC: &[u8] = b"MSCF"; // OneNote packages are cabinets; told apart by name only.
+/// Cabinets (OneNote .onepkg files are cabinets too; the name tells them apart).
+const CAB_MAGIC: &[u8] = b"MSCF";
 const LNK_MAGIC: &[u8] = &[
     0x4C, 0x00, 0x00, 0x00, 0x01, 0x14, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0xC0, 0x00, 0x00, 0x00,
     0x00, 0x00, 0x00, 0x46,
@@ -189,7 +189,7 @@ fn by_magic(b: &[u8]) -> Option<FileType> {
         FileType::SevenZip
     } else if at(0, b"Rar!\x1A\x07") {
         FileType::Rar
-    } else if at(0, ONEPKG_MAGIC) {
+    } else if at(0, CAB_MAGIC) {
         FileType::Cab
     } else if at(0, &[0x1F, 0x8B]) {
         FileType::Gzip

@@ -133,7 +133,9 @@ fn convert(
         part.offset_body as usize,
         part.offset_end as usize,
     );
-    let header = trim_blank_line(raw.get(h0..b0.max(h0)).unwrap_or_default()).to_vec();
+    // Offsets outside the message would mean a parser bug: refuse the message
+    // (it is then held whole) rather than drop or invent content.
+    let header = trim_blank_line(raw.get(h0..b0.max(h0)).ok_or(MimeError::Unparseable)?).to_vec();
     let ct = part.content_type();
     let content_type = ct
         .map(|c| {
@@ -196,7 +198,7 @@ fn convert(
         _ => {
             // mail-parser's end offset already excludes the line break that
             // belongs to the next delimiter (RFC 2046 §5.1.1).
-            let body = raw.get(b0.min(e0)..e0).unwrap_or_default();
+            let body = raw.get(b0.min(e0)..e0).ok_or(MimeError::Unparseable)?;
             // The header decides, not mail-parser's recovery (which falls back
             // to raw text when, say, the closing boundary is missing).
             let cte = part
