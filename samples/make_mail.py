@@ -7,7 +7,7 @@ Messages carrying anything dangerous are written as <name>.eml.in.zip, never raw
 Expected verdicts live beside each sample as <name>.expected.json (UPDATE_GOLDEN=1
 cargo test writes them; review every change).
 """
-import base64, io, os, tarfile, zipfile, gzip
+import base64, gzip, hashlib, io, os, tarfile, zipfile
 from email.header import Header
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -59,7 +59,7 @@ def headers(subject, frm="Tanaka Taro <tanaka@example.lg.jp>", to="suzuki@city.e
     subj = mime_word(subject, charset) if not subject.isascii() else subject
     return (f"From: {frm}{EOL}To: {to}{EOL}Subject: {subj}{EOL}"
             f"Date: Mon, 16 Nov 2026 09:30:00 +0900{EOL}"
-            f"Message-ID: <{abs(hash(subject)) % 10**12}@example.lg.jp>{EOL}MIME-Version: 1.0{EOL}{extra}")
+            f"Message-ID: <{hashlib.sha256(subject.encode()).hexdigest()[:12]}@example.lg.jp>{EOL}MIME-Version: 1.0{EOL}{extra}")
 
 
 def text_part(text, charset="iso-2022-jp", cte="7bit"):
@@ -212,6 +212,25 @@ def nested(depth):
 write("hostile", "mime_nesting_1000.eml", nested(1000), True)
 write("hostile", "mime_parts_5000.eml",
       multipart(headers("many"), [f"Content-Type: text/plain{EOL}{EOL}{i}".encode() for i in range(5000)]), True)
+write("hostile", "mime_parts_100000.eml",
+      multipart(headers("very many"), [f"Content-Type: text/plain{EOL}{EOL}{i}".encode() for i in range(100000)]), True)
+write("hostile", "bad_quoted_printable.eml",
+      headers("qp") + f"Content-Type: text/plain; charset=utf-8{EOL}Content-Transfer-Encoding: quoted-printable{EOL}{EOL}"
+      + f"=E4=BC=9A=ZZ soft break with space = {EOL}stray = sign and =\r bare CR{EOL}=E8={EOL}")
+# An OLE2 file whose directory chain loops back on itself (FAT cycle).
+ole = bytearray(load("tk_testEXCEL.xls"))
+sector = 1 << int.from_bytes(ole[0x1E:0x20], "little")
+dir_start = int.from_bytes(ole[0x30:0x34], "little")
+fat0 = int.from_bytes(ole[0x4C:0x50], "little")
+at = (fat0 + 1) * sector + dir_start * 4
+ole[at:at + 4] = dir_start.to_bytes(4, "little")
+write("hostile", "ole_fat_cycle.eml",
+      multipart(headers("cycle"), [text_part("xls\n", "us-ascii"), attachment("cycle.xls", bytes(ole), "application/vnd.ms-excel")]))
+loop_pdf = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+            b"2 0 obj << /Type /Pages /Kids [2 0 R] /Count 1 /Parent 2 0 R >> endobj\n"
+            b"trailer << /Root 1 0 R /Prev 0 >>\nstartxref 0\n%%EOF\n")
+write("hostile", "pdf_reference_loop.eml",
+      multipart(headers("loop"), [text_part("pdf\n", "us-ascii"), attachment("loop.pdf", loop_pdf, "application/pdf")]))
 write("hostile", "header_line_1mb.eml", headers("x" * (1 << 20)) + f"{EOL}body{EOL}", True)
 write("hostile", "nul_and_invalid_utf8_headers.eml",
       b"From: a\x00b@example.com\r\nSubject: \xff\xfe\x00bad\r\nMIME-Version: 1.0\r\n"

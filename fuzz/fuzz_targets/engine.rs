@@ -8,15 +8,30 @@ use mugai_core::{Engine, Envelope, Limits, PartAction, Policy, Verdict};
 
 fuzz_target!(|data: &[u8]| {
     let policy = Policy {
-        limits: Limits { max_time_ms: 10_000, max_decompressed_bytes: 64 << 20, ..Limits::default() },
+        limits: Limits {
+            max_time_ms: 10_000,
+            max_decompressed_bytes: 64 << 20,
+            ..Limits::default()
+        },
         ..Policy::default()
     };
     let engine = Engine::new(policy);
     let outcome = engine.process(data, &Envelope::default());
-    assert_ne!(outcome.verdict, Verdict::Tempfail, "{:?}", outcome.report.reason);
+    assert_ne!(
+        outcome.verdict,
+        Verdict::Tempfail,
+        "{:?}",
+        outcome.report.reason
+    );
     if let Some(out) = &outcome.message {
         let again = engine.process(out, &Envelope::default());
         assert_eq!(again.verdict, Verdict::Deliver, "{:?}", again.report.reason);
-        assert!(again.report.parts.iter().all(|p| p.action == PartAction::Keep));
+        assert!(
+            again
+                .report
+                .parts
+                .iter()
+                .all(|p| p.action == PartAction::Keep)
+        );
     }
 });

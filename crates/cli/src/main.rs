@@ -68,6 +68,16 @@ enum SampleCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Write the files a corpus holds into a directory, decoding `.in.zip`
+    /// containers (for fuzz seeds and for looking at a sample with other tools).
+    Decode {
+        /// Where to write; created if missing.
+        #[arg(long)]
+        out: PathBuf,
+        /// Sample files; containers are decoded, others copied.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -126,6 +136,9 @@ fn main() -> ExitCode {
         Command::Sample {
             command: SampleCommand::Encode { files },
         } => encode(&files),
+        Command::Sample {
+            command: SampleCommand::Decode { out, files },
+        } => decode(&out, &files),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -134,6 +147,30 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn decode(out_dir: &std::path::Path, files: &[PathBuf]) -> Result<u8> {
+    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    for file in files {
+        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        let file_name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .context("file name is not UTF-8")?;
+        let (name, data) = if file_name.ends_with(".in.zip") {
+            mugai_core::input::decode_container(&bytes)
+                .with_context(|| format!("in {}", file.display()))?
+        } else {
+            (file_name.to_owned(), bytes)
+        };
+        // The name comes from inside a container: keep only its last component.
+        let name = std::path::Path::new(&name)
+            .file_name()
+            .context("container entry has no file name")?;
+        std::fs::write(out_dir.join(name), data)
+            .with_context(|| format!("writing into {}", out_dir.display()))?;
+    }
+    Ok(0)
 }
 
 fn encode(files: &[PathBuf]) -> Result<u8> {

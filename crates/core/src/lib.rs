@@ -20,6 +20,8 @@ mod html;
 mod identify;
 pub mod input;
 mod inspect;
+#[doc(hidden)]
+pub mod internal;
 mod limits;
 mod mime;
 mod names;

@@ -211,11 +211,32 @@ fn convert(
                 "quoted-printable" => decode_qp(body),
                 _ => (body.to_vec(), true),
             };
-            Body::Leaf(Leaf {
-                raw: body.to_vec(),
-                decoded,
-                canonical,
-            })
+            // mail-parser hands over an enclosed message it could not decode (or
+            // that is nested too deep for it) as opaque text. Any reader of our
+            // re-encoded output would see a message, parts and all, so parse it
+            // from the bytes we decoded and inspect it as one.
+            let enclosed = matches!(content_type.as_str(), "message/rfc822" | "message/global")
+                .then(|| MessageParser::default().parse(&decoded))
+                .flatten();
+            match enclosed {
+                Some(inner) => {
+                    let inner = convert_root(&inner, &path, depth + 1, limits, parts)?;
+                    let encoding = match cte.as_str() {
+                        "base64" => Cte::Base64,
+                        "quoted-printable" => Cte::QuotedPrintable,
+                        _ => Cte::Identity,
+                    };
+                    Body::Message {
+                        inner: Box::new(inner),
+                        encoding,
+                    }
+                }
+                None => Body::Leaf(Leaf {
+                    raw: body.to_vec(),
+                    decoded,
+                    canonical,
+                }),
+            }
         }
     };
     Ok(Entity {

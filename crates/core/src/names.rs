@@ -53,14 +53,20 @@ pub(crate) const BIDI: &[char] = &[
     '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}',
 ];
 
-/// The last extension, lower-cased, with trailing dots and spaces removed
-/// (Windows ignores them: `report.exe.` runs as `report.exe`).
-pub(crate) fn extension(name: &str) -> Option<String> {
+/// The base name split at its last dot: the stem and the extension,
+/// lower-cased, with the dots and spaces Windows ignores removed
+/// (`report.exe.` and `report.\u{2006}exe` run as `report.exe`).
+fn split_extension(name: &str) -> Option<(&str, String)> {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    let base = base.trim_end_matches(['.', ' ']);
-    let (_, ext) = base.rsplit_once('.')?;
+    let base = base.trim_end_matches(|c: char| c == '.' || c.is_whitespace());
+    let (stem, ext) = base.rsplit_once('.')?;
     let ext = ext.trim().to_ascii_lowercase();
-    (!ext.is_empty()).then_some(ext)
+    (!ext.is_empty()).then_some((stem, ext))
+}
+
+/// The last extension; see [`split_extension`].
+pub(crate) fn extension(name: &str) -> Option<String> {
+    split_extension(name).map(|(_, ext)| ext)
 }
 
 fn class_of(ext: &str) -> Option<FindingKind> {
@@ -111,14 +117,14 @@ fn check_one_name(name: &str, location: &str, out: &mut Vec<Finding>) {
             format!("name contains bidirectional control characters: {shown:?}"),
         ));
     }
-    let Some(ext) = extension(name) else { return };
+    let Some((stem, ext)) = split_extension(name) else {
+        return;
+    };
     let Some(kind) = class_of(&ext) else { return };
     out.push(finding(kind, format!("dangerous extension .{ext}")));
 
-    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    let stem = base.trim_end_matches(['.', ' ']);
-    let stem = &stem[..stem.len() - ext.len() - 1];
-    let padded = stem.ends_with("  ") || stem.ends_with('\u{3000}');
+    let padded =
+        stem.ends_with("  ") || stem.ends_with(|c: char| c.is_whitespace() && !c.is_ascii());
     // Only a known harmless-looking inner extension is a disguise: `v1.2.exe` is not.
     if let Some(inner) = extension(stem)
         && family_of_extension(&inner).is_some()
@@ -267,6 +273,18 @@ mod tests {
         assert_eq!(kinds("setup-v1.2.exe"), [Executable]);
         assert!(kinds("backup.tar.gz").is_empty());
         assert!(kinds("会議資料.pdf").is_empty());
+    }
+
+    #[test]
+    fn unicode_spaces_do_not_hide_extensions() {
+        use FindingKind::*;
+        // Regression: fuzz/names crash-e09964d6 (slicing inside U+2006).
+        assert_eq!(kinds("e..pdif!.\u{2006}exe"), [Executable]);
+        assert_eq!(
+            kinds("invoice.pdf\u{3000}.exe"),
+            [Executable, DoubleExtension]
+        );
+        assert_eq!(kinds("run.exe\u{2006}"), [Executable]);
     }
 
     #[test]

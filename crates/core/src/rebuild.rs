@@ -87,6 +87,13 @@ impl Rebuild<'_> {
             Body::Leaf(_) if self.removals.contains_key(&e.path) => {
                 self.text_part(&self.removals[&e.path])
             }
+            Body::Leaf(leaf) if is_container_type(&e.content_type) => {
+                // Declared a container, held as opaque bytes (no usable boundary,
+                // an enclosed message nobody could parse): say what we inspected,
+                // or some reader will find parts in it that we never saw.
+                let h = replace_field(header, "content-type", "application/octet-stream", self.eol);
+                self.leaf(&h, leaf)
+            }
             Body::Leaf(leaf) => self.leaf(header, leaf),
             Body::Multipart { boundary, children } => {
                 let mut parts: Vec<Vec<u8>> = first_child.into_iter().collect();
@@ -214,6 +221,10 @@ impl Rebuild<'_> {
             .find(|b| !clashes(b))
             .unwrap_or_default()
     }
+}
+
+fn is_container_type(content_type: &str) -> bool {
+    content_type.starts_with("multipart/") || content_type.starts_with("message/")
 }
 
 /// RFC 2046 §5.1.1: 1 to 70 of a restricted set, not ending in a space.

@@ -167,3 +167,31 @@ fn japanese_headers_and_names_decode() {
     let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
     assert!(parsed.body_text(0).unwrap().contains("請求書を送付します"));
 }
+
+/// Regression: fuzz/mime crash-179ff5a1. mail-parser gave up on a garbled
+/// base64 message/rfc822 and handed it over as text; re-encoded, it became a
+/// real enclosed message. It must be parsed and inspected as one.
+#[test]
+fn garbled_base64_enclosed_message_is_inspected_as_a_message() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../samples/hostile/fuzz_mime_179ff5a1_garbled_base64_rfc822.eml");
+    let raw = std::fs::read(path).unwrap();
+    assert_eq!(mugai_core::internal::mime_round_trip(&raw), Ok(Some(2)));
+    let out = engine().process(&raw, &Envelope::default());
+    assert_eq!(out.verdict, Verdict::Deliver, "{:?}", out.report.reason);
+    let paths: Vec<&str> = out.report.parts.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, ["1", "2.1"]);
+}
+
+/// Regression: fuzz/mime crash-9b7fcd23. An identity message/rfc822 that
+/// mail-parser could not parse in place became a (different) message once
+/// re-emitted. Opaque container parts now leave as application/octet-stream.
+#[test]
+fn unparseable_enclosed_message_leaves_as_opaque_bytes() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../samples/hostile/fuzz_mime_9b7fcd23_unparseable_rfc822.eml");
+    let raw = std::fs::read(path).unwrap();
+    assert_eq!(mugai_core::internal::mime_round_trip(&raw), Ok(Some(2)));
+    let out = String::from_utf8_lossy(&deliver(&raw)).into_owned();
+    assert!(!out.contains("message/rfc822"), "{out}");
+}

@@ -1,0 +1,111 @@
+//! Entry points for fuzz targets: each parser on its own, with the oracles
+//! that can be checked there. Not a stable API.
+
+use std::collections::BTreeMap;
+
+use crate::finding::Finding;
+use crate::identify::FileType;
+use crate::inspect::{Inspector, sha256};
+use crate::limits::{Budget, Limits};
+use crate::mime::{self, Body, Entity};
+use crate::rebuild::Rebuild;
+
+/// Limits small enough that one fuzz input finishes quickly.
+pub fn fuzz_limits() -> Limits {
+    Limits {
+        max_entry_bytes: 16 << 20,
+        max_decompressed_bytes: 32 << 20,
+        max_archive_entries: 2_000,
+        max_time_ms: 5_000,
+        ..Limits::default()
+    }
+}
+
+/// The full inspector on one blob, as if it were an attachment named `name`.
+pub fn inspect(bytes: &[u8], name: Option<&str>) -> (FileType, Vec<Finding>) {
+    let mut budget = Budget::new(&fuzz_limits());
+    let mut ins = Inspector::new(&mut budget);
+    let t = ins.inspect(bytes, &sha256(bytes), name, None, name.unwrap_or("blob"), 0);
+    (t, ins.findings)
+}
+
+/// One archive walker on arbitrary bytes, whatever their magic says.
+pub fn walk_archive(t: FileType, bytes: &[u8]) -> Vec<Finding> {
+    let mut budget = Budget::new(&fuzz_limits());
+    let mut ins = Inspector::new(&mut budget);
+    crate::archive::walk(&mut ins, t, bytes, "archive", 0);
+    ins.findings
+}
+
+/// The OLE2 inspector on arbitrary bytes.
+pub fn inspect_ole(bytes: &[u8]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    crate::ole::inspect(bytes, "ole", &mut out);
+    out
+}
+
+/// The PDF inspector on arbitrary bytes.
+pub fn inspect_pdf(bytes: &[u8]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    crate::pdf::inspect(bytes, "pdf", &mut Budget::new(&fuzz_limits()), &mut out);
+    out
+}
+
+/// The HTML inspector on arbitrary bytes.
+pub fn inspect_html(bytes: &[u8]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    crate::html::inspect(bytes, "html", &mut out);
+    out
+}
+
+/// Name checks on an arbitrary name.
+pub fn check_name(name: &str) -> Vec<Finding> {
+    let mut out = Vec::new();
+    crate::names::check_name(name, name, &mut out);
+    out
+}
+
+/// Transfer decoders: `(decoded, canonical)`.
+pub fn decode_base64(raw: &[u8]) -> (Vec<u8>, bool) {
+    mime::decode_base64(raw)
+}
+
+/// Transfer decoders: `(decoded, canonical)`.
+pub fn decode_qp(raw: &[u8]) -> (Vec<u8>, bool) {
+    mime::decode_qp(raw)
+}
+
+/// Parse → rebuild (nothing removed) → parse: the leaves and their decoded
+/// contents must survive exactly. `Ok(None)` when the input is refused.
+pub fn mime_round_trip(raw: &[u8]) -> Result<Option<usize>, String> {
+    let limits = fuzz_limits();
+    let Ok(root) = mime::parse(raw, &limits) else {
+        return Ok(None);
+    };
+    let removals = BTreeMap::new();
+    let rebuild = Rebuild {
+        eol: b"\r\n",
+        removals: &removals,
+        seed: sha256(raw),
+    };
+    let out = rebuild.message(&root, &[], None);
+    let again = mime::parse(&out, &limits)
+        .map_err(|e| format!("rebuilt message unparseable: {}", e.describe()))?;
+    let (a, b) = (leaf_hashes(&root), leaf_hashes(&again));
+    if a != b {
+        return Err(format!(
+            "{} leaves became {}, or their contents changed",
+            a.len(),
+            b.len()
+        ));
+    }
+    Ok(Some(a.len()))
+}
+
+fn leaf_hashes(e: &Entity) -> Vec<[u8; 32]> {
+    match &e.body {
+        Body::Leaf(l) => vec![sha256(&l.decoded)],
+        Body::Multipart { children, .. } => children.iter().flat_map(leaf_hashes).collect(),
+        Body::Message { inner, .. } => leaf_hashes(inner),
+    }
+}

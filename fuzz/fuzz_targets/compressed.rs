@@ -1,0 +1,14 @@
+//! gzip, bzip2 and xz streams; the first byte picks which.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use mugai_core::FileType;
+use mugai_core::internal;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    let t = [FileType::Gzip, FileType::Bzip2, FileType::Xz][which as usize % 3];
+    let _ = internal::walk_archive(t, rest);
+});

@@ -1,0 +1,9 @@
+//! OLE2 directory and workbook stream on arbitrary bytes.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use mugai_core::internal;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = internal::inspect_ole(data);
+});

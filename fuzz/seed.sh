@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds fuzz/corpus/<target>/ from samples/ (containers decoded by `mugai sample decode`).
+set -euo pipefail
+cd "$(dirname "$0")"
+MUGAI=${MUGAI:-../target/release/mugai}
+D=corpus/.decoded
+rm -rf "$D" && mkdir -p "$D"
+find ../samples -type f ! -name '*.expected.json' ! -name '*.md' ! -name '*.py' ! -name '*.failed' -print0 \
+  | xargs -0 "$MUGAI" sample decode --out "$D"
+shopt -s nullglob nocaseglob
+seed() {
+  local target=$1; shift
+  mkdir -p "corpus/$target"
+  for f in "$@"; do cp "$f" "corpus/$target/"; done
+}
+seed engine "$D"/*.eml "$D"/*.mbox
+seed mime "$D"/*.eml "$D"/*.mbox
+seed transfer "$D"/*.eml
+seed identify "$D"/*
+seed inspect "$D"/*
+seed zip "$D"/*.zip "$D"/*.docx "$D"/*.docm "$D"/*.xlsx "$D"/*.xlsm "$D"/*.pptx "$D"/*.pptm "$D"/*.odt "$D"/*.jar
+seed tar "$D"/*.tar
+for f in "$D"/*.tar.gz "$D"/*.tgz; do gunzip -c "$f" > "corpus/tar/$(basename "$f").tar" || true; done
+seed sevenz "$D"/*.7z
+seed iso "$D"/*.iso
+mkdir -p corpus/compressed
+# The target's first byte picks the decoder: 0 gzip, 1 bzip2, 2 xz.
+for f in "$D"/*.gz; do { printf '\x00'; cat "$f"; } > "corpus/compressed/$(basename "$f")"; done
+seed ole "$D"/*.doc "$D"/*.xls "$D"/*.ppt "$D"/*.msi
+seed pdf "$D"/*.pdf
+seed html "$D"/*.html "$D"/*.hta
+seed policy ../rules/policy.toml
+mkdir -p corpus/names
+printf 'invoice.pdf.exe' > corpus/names/double
+printf 'report.pdf      .exe' > corpus/names/padded
+printf 'photo_\xe2\x80\xaegpj.exe' > corpus/names/rtlo
+printf '\xe4\xbc\x9a\xe8\xad\xb0\xe8\xb3\x87\xe6\x96\x99.pdf' > corpus/names/japanese
+rm -rf "$D"
+for t in corpus/*/; do echo "$(basename "$t"): $(ls "$t" | wc -l) seeds"; done
