@@ -11,7 +11,10 @@ secs=${SECONDS_PER_TARGET:-15}
 # cargo-fuzz passes -Z flags; RUSTC_BOOTSTRAP lets the pinned stable rustc take them.
 export RUSTC_BOOTSTRAP=1
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2
-(cd .. && cargo build --release -p mugai --quiet)
+# seed.sh decodes the corpus with a mugai binary: the one given, or a fresh release build.
+if [ -z "${MUGAI:-}" ]; then
+  (cd .. && cargo build --release -p mugai --quiet)
+fi
 ./seed.sh
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(cargo fuzz list)
