@@ -270,7 +270,7 @@ fn micros(since: Instant) -> u64 {
     since.elapsed().as_micros() as u64
 }
 
-fn line_ending(raw: &[u8]) -> &'static [u8] {
+pub(crate) fn line_ending(raw: &[u8]) -> &'static [u8] {
     match raw.iter().position(|&c| c == b'\n') {
         Some(i) if i > 0 && raw[i - 1] == b'\r' => b"\r\n",
         _ => b"\n",

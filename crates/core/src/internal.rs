@@ -84,7 +84,7 @@ pub fn mime_round_trip(raw: &[u8]) -> Result<Option<usize>, String> {
     };
     let removals = BTreeMap::new();
     let rebuild = Rebuild {
-        eol: b"\r\n",
+        eol: crate::engine::line_ending(raw),
         removals: &removals,
         seed: sha256(raw),
     };

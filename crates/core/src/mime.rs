@@ -14,6 +14,10 @@ pub(crate) struct Entity {
     pub(crate) path: String,
     /// Raw header block, without the blank line that ends it.
     pub(crate) header: Vec<u8>,
+    /// The blank line that ended the header block, byte for byte (`\r\n` or
+    /// `\n`): where a parser puts the body depends on it, so it is never
+    /// rewritten in another line ending. Empty when there was none.
+    pub(crate) blank_line: Vec<u8>,
     /// `type/subtype`, lower case; `text/plain` when absent.
     pub(crate) content_type: String,
     /// Content-Type parameters other than the boundary.
@@ -135,7 +139,10 @@ fn convert(
     );
     // Offsets outside the message would mean a parser bug: refuse the message
     // (it is then held whole) rather than drop or invent content.
-    let header = trim_blank_line(raw.get(h0..b0.max(h0)).ok_or(MimeError::Unparseable)?).to_vec();
+    let block = raw.get(h0..b0.max(h0)).ok_or(MimeError::Unparseable)?;
+    let header = trim_blank_line(block);
+    let blank_line = block[header.len()..].to_vec();
+    let header = header.to_vec();
     let ct = part.content_type();
     let content_type = ct
         .map(|c| {
@@ -242,6 +249,7 @@ fn convert(
     Ok(Entity {
         path,
         header,
+        blank_line,
         content_type,
         params,
         filename,

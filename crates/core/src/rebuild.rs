@@ -67,10 +67,18 @@ impl Rebuild<'_> {
                 );
                 head.extend(self.line("MIME-Version: 1.0"));
                 let parts = vec![self.text_part(text), self.entity(root, &inner_header, None)];
-                self.multipart(&head, "multipart/mixed", &[], "", &parts, "wrap")
+                let wrapper = Container {
+                    content_type: "multipart/mixed",
+                    params: &[],
+                    boundary: "",
+                    path: "wrap",
+                };
+                self.multipart(&head, self.eol, &wrapper, &parts)
             }
         };
-        if !out.ends_with(b"\n") {
+        // A closing delimiter ends its line; a single-part body is left exactly
+        // as it was (a line break added there would change its content).
+        if matches!(root.body, Body::Multipart { .. }) || notice.is_some() {
             out.extend_from_slice(self.eol);
         }
         out
@@ -92,49 +100,53 @@ impl Rebuild<'_> {
                 // an enclosed message nobody could parse): say what we inspected,
                 // or some reader will find parts in it that we never saw.
                 let h = replace_field(header, "content-type", "application/octet-stream", self.eol);
-                self.leaf(&h, leaf)
+                self.leaf(&h, &e.blank_line, leaf)
             }
-            Body::Leaf(leaf) => self.leaf(header, leaf),
+            Body::Leaf(leaf) => self.leaf(header, &e.blank_line, leaf),
             Body::Multipart { boundary, children } => {
                 let mut parts: Vec<Vec<u8>> = first_child.into_iter().collect();
                 parts.extend(children.iter().map(|c| self.entity(c, &c.header, None)));
-                self.multipart(
-                    header,
-                    &e.content_type,
-                    &e.params,
+                let container = Container {
+                    content_type: &e.content_type,
+                    params: &e.params,
                     boundary,
-                    &parts,
-                    &e.path,
-                )
+                    path: &e.path,
+                };
+                self.multipart(header, &e.blank_line, &container, &parts)
             }
             Body::Message { inner, encoding } => {
                 let body = self.entity(inner, &inner.header, None);
                 match encoding {
-                    Cte::Identity => self.join(header, &body),
+                    Cte::Identity => self.join(header, &e.blank_line, &body),
                     _ => {
                         let h =
                             replace_field(header, "content-transfer-encoding", "base64", self.eol);
-                        self.join(&h, &self.base64(&body))
+                        self.join(&h, &e.blank_line, &self.base64(&body))
                     }
                 }
             }
         }
     }
 
-    fn join(&self, header: &[u8], body: &[u8]) -> Vec<u8> {
+    fn join(&self, header: &[u8], blank_line: &[u8], body: &[u8]) -> Vec<u8> {
+        let blank_line = if blank_line.is_empty() {
+            self.eol
+        } else {
+            blank_line
+        };
         let mut out = Vec::with_capacity(header.len() + body.len() + 2);
         out.extend_from_slice(header);
-        out.extend_from_slice(self.eol);
+        out.extend_from_slice(blank_line);
         out.extend_from_slice(body);
         out
     }
 
-    fn leaf(&self, header: &[u8], leaf: &Leaf) -> Vec<u8> {
+    fn leaf(&self, header: &[u8], blank_line: &[u8], leaf: &Leaf) -> Vec<u8> {
         if leaf.canonical {
-            self.join(header, &leaf.raw)
+            self.join(header, blank_line, &leaf.raw)
         } else {
             let h = replace_field(header, "content-transfer-encoding", "base64", self.eol);
-            self.join(&h, &self.base64(&leaf.decoded))
+            self.join(&h, blank_line, &self.base64(&leaf.decoded))
         }
     }
 
@@ -148,7 +160,7 @@ impl Rebuild<'_> {
         ] {
             h.extend(self.line(l));
         }
-        self.join(&h, &self.base64(text.as_bytes()))
+        self.join(&h, self.eol, &self.base64(text.as_bytes()))
     }
 
     fn base64(&self, data: &[u8]) -> Vec<u8> {
@@ -166,13 +178,12 @@ impl Rebuild<'_> {
     fn multipart(
         &self,
         header: &[u8],
-        content_type: &str,
-        params: &[(String, String)],
-        boundary: &str,
+        blank_line: &[u8],
+        c: &Container<'_>,
         parts: &[Vec<u8>],
-        path: &str,
     ) -> Vec<u8> {
-        let boundary = self.choose_boundary(boundary, parts, path);
+        let (content_type, params) = (c.content_type, c.params);
+        let boundary = self.choose_boundary(c.boundary, parts, c.path);
         let header = if boundary_in_header_is(header, &boundary) {
             header.to_vec()
         } else {
@@ -186,7 +197,11 @@ impl Rebuild<'_> {
             replace_field(header, "content-type", &value, self.eol)
         };
         let mut out = header;
-        out.extend_from_slice(self.eol);
+        out.extend_from_slice(if blank_line.is_empty() {
+            self.eol
+        } else {
+            blank_line
+        });
         for p in parts {
             out.extend_from_slice(b"--");
             out.extend_from_slice(boundary.as_bytes());
@@ -225,6 +240,16 @@ impl Rebuild<'_> {
 
 fn is_container_type(content_type: &str) -> bool {
     content_type.starts_with("multipart/") || content_type.starts_with("message/")
+}
+
+/// What a multipart is, apart from its header and parts.
+struct Container<'a> {
+    content_type: &'a str,
+    params: &'a [(String, String)],
+    /// The original boundary, kept when still valid and unambiguous.
+    boundary: &'a str,
+    /// Seeds a fresh boundary when the original cannot be kept.
+    path: &'a str,
 }
 
 /// RFC 2046 §5.1.1: 1 to 70 of a restricted set, not ending in a space.

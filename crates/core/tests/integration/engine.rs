@@ -74,7 +74,7 @@ fn ambiguous_base64_is_reencoded_from_what_was_inspected() {
     let raw = b"From: a@example.jp\r\nContent-Type: application/octet-stream; name=x.bin\r\n\
 Content-Transfer-Encoding: base64\r\n\r\naGVs bG8=garbage\r\n";
     let out = String::from_utf8(deliver(raw)).unwrap();
-    assert!(out.contains("\r\n\r\naGVsbG8=\r\n"), "{out}");
+    assert!(out.ends_with("\r\n\r\naGVsbG8="), "{out}");
 }
 
 #[test]
@@ -194,4 +194,20 @@ fn unparseable_enclosed_message_leaves_as_opaque_bytes() {
     assert_eq!(mugai_core::internal::mime_round_trip(&raw), Ok(Some(2)));
     let out = String::from_utf8_lossy(&deliver(&raw)).into_owned();
     assert!(!out.contains("message/rfc822"), "{out}");
+}
+
+/// Regression: fuzz/mime crash-8c7b029f. A single-part body without a final
+/// line break got one added, which changed its content (and verification
+/// then quarantined a harmless message); and the blank line ending a header
+/// block must keep its own bytes when line endings are mixed.
+#[test]
+fn bodies_and_blank_lines_keep_their_bytes() {
+    for raw in [
+        &b"From tanaka@example.lg Mon Nov 16 09\nfirst\n\n: two\n\nsecond\n?"[..],
+        b"From: a@example.jp\r\nSubject: mixed\n\nbody\n",
+        b"From: a@example.jp\r\n\r\nno final line break",
+    ] {
+        let out = deliver(raw);
+        assert!(out.ends_with(raw), "{:?}", String::from_utf8_lossy(&out));
+    }
 }
