@@ -129,10 +129,11 @@ impl Rebuild<'_> {
     }
 
     fn join(&self, header: &[u8], blank_line: &[u8], body: &[u8]) -> Vec<u8> {
-        let blank_line = if blank_line.is_empty() {
-            self.eol
-        } else {
-            blank_line
+        // A header block that ended the input had no blank line; add one only
+        // if a body must follow.
+        let blank_line = match (blank_line.is_empty(), body.is_empty()) {
+            (true, false) => self.eol,
+            _ => blank_line,
         };
         let mut out = Vec::with_capacity(header.len() + body.len() + 2);
         out.extend_from_slice(header);

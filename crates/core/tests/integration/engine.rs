@@ -206,6 +206,8 @@ fn bodies_and_blank_lines_keep_their_bytes() {
         &b"From tanaka@example.lg Mon Nov 16 09\nfirst\n\n: two\n\nsecond\n?"[..],
         b"From: a@example.jp\r\nSubject: mixed\n\nbody\n",
         b"From: a@example.jp\r\n\r\nno final line break",
+        // fuzz/mime crash-59e1347a: headers only, no blank line, no body.
+        b"Fro Nov 56 09\nfirs",
     ] {
         let out = deliver(raw);
         assert!(out.ends_with(raw), "{:?}", String::from_utf8_lossy(&out));
