@@ -18,10 +18,10 @@ fi
 ./seed.sh
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(cargo fuzz list)
-cargo fuzz build -s none -a
+cargo fuzz build -O -s none
 for t in "${targets[@]}"; do
   echo "== $t (${secs}s)"
-  cargo fuzz run -s none -a "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -timeout=20 2>&1 \
+  cargo fuzz run -O -s none "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -timeout=20 2>&1 \
     | grep -E '^(#[0-9]+ +DONE|==[0-9]+== ERROR|SUMMARY|thread .* panicked|Done [0-9]+ runs)' || true
   if [ -n "$(find "artifacts/$t" -type f \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' \) 2>/dev/null)" ]; then
     echo "fuzz target $t found a failure: see fuzz/artifacts/$t/" >&2

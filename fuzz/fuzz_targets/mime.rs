@@ -1,11 +1,25 @@
-//! Parse → rebuild → parse keeps every leaf and its decoded content.
+//! Parse → rebuild → parse keeps every leaf and its decoded content. Where
+//! mail-parser's recovery from corrupt structure yields a tree that does not
+//! survive its own serialization, the engine must refuse to deliver (its
+//! verification quarantines the message): never pass, never give up.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mugai_core::internal;
+use mugai_core::{Engine, Envelope, Policy, Verdict, internal};
 
 fuzz_target!(|data: &[u8]| {
     if let Err(e) = internal::mime_round_trip(data) {
-        panic!("{e}");
+        let policy = Policy {
+            limits: internal::fuzz_limits(),
+            ..Policy::default()
+        };
+        let verdict = Engine::new(policy)
+            .process(data, &Envelope::default())
+            .verdict;
+        assert_eq!(
+            verdict,
+            Verdict::Quarantine,
+            "unstable round trip ({e}) was not quarantined"
+        );
     }
 });
