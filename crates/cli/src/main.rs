@@ -152,11 +152,7 @@ fn main() -> ExitCode {
 fn decode(out_dir: &std::path::Path, files: &[PathBuf]) -> Result<u8> {
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     for file in files {
-        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-        let file_name = file
-            .file_name()
-            .and_then(|n| n.to_str())
-            .context("file name is not UTF-8")?;
+        let (file_name, bytes) = read_named(file)?;
         let (name, data) = if file_name.ends_with(".in.zip") {
             mugai_core::input::decode_container(&bytes)
                 .with_context(|| format!("in {}", file.display()))?
@@ -173,16 +169,23 @@ fn decode(out_dir: &std::path::Path, files: &[PathBuf]) -> Result<u8> {
     Ok(0)
 }
 
+/// A file's name (which must be UTF-8: it goes into a container) and bytes.
+fn read_named(file: &std::path::Path) -> Result<(&str, Vec<u8>)> {
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .with_context(|| format!("{}: file name is not UTF-8", file.display()))?;
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    Ok((name, bytes))
+}
+
 fn encode(files: &[PathBuf]) -> Result<u8> {
     for file in files {
-        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-        let name = file
-            .file_name()
-            .and_then(|n| n.to_str())
-            .context("file name is not UTF-8")?;
+        let (name, bytes) = read_named(file)?;
         let out = file.with_file_name(format!("{name}.in.zip"));
-        std::fs::write(&out, mugai_core::input::encode_container(name, &bytes))
-            .with_context(|| format!("writing {}", out.display()))?;
+        let container = mugai_core::input::encode_container(name, &bytes)
+            .with_context(|| format!("encoding {}", file.display()))?;
+        std::fs::write(&out, container).with_context(|| format!("writing {}", out.display()))?;
         eprintln!("{} -> {}", file.display(), out.display());
     }
     Ok(0)

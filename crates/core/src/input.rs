@@ -22,7 +22,8 @@ pub struct Item {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum InputError {
-    /// A `.in.zip` container that does not hold exactly one `.b64` entry.
+    /// A `.in.zip` container that does not hold exactly one `.b64` entry, or
+    /// one that could not be written.
     #[error("bad sample container: {0}")]
     Container(String),
 }
@@ -57,8 +58,9 @@ pub fn decode_container(bytes: &[u8]) -> Result<(String, Vec<u8>), InputError> {
 }
 
 /// Encodes a file into a `.in.zip` container (the inverse of [`decode_container`]).
-pub fn encode_container(name: &str, bytes: &[u8]) -> Vec<u8> {
+pub fn encode_container(name: &str, bytes: &[u8]) -> Result<Vec<u8>, InputError> {
     use std::io::Write;
+    let bad = |e: &dyn std::fmt::Display| InputError::Container(e.to_string());
     let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
     let mut text = String::with_capacity(b64.len() + b64.len() / 76 + 1);
     for chunk in b64.as_bytes().chunks(76) {
@@ -69,10 +71,10 @@ pub fn encode_container(name: &str, bytes: &[u8]) -> Vec<u8> {
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .last_modified_time(zip::DateTime::default());
-    // Writing into memory cannot fail short of allocation failure.
-    let _ = out.start_file(format!("{name}.b64"), options);
-    let _ = out.write_all(text.as_bytes());
-    out.finish().map(|c| c.into_inner()).unwrap_or_default()
+    out.start_file(format!("{name}.b64"), options)
+        .map_err(|e| bad(&e))?;
+    out.write_all(text.as_bytes()).map_err(|e| bad(&e))?;
+    Ok(out.finish().map_err(|e| bad(&e))?.into_inner())
 }
 
 /// The messages a file holds, by its name and content.
@@ -114,7 +116,7 @@ mod tests {
 
     #[test]
     fn container_round_trip() {
-        let zip = encode_container("evil.pdf.exe", b"MZ\x90\x00payload");
+        let zip = encode_container("evil.pdf.exe", b"MZ\x90\x00payload").unwrap();
         assert_eq!(
             decode_container(&zip).unwrap(),
             ("evil.pdf.exe".into(), b"MZ\x90\x00payload".to_vec())

@@ -3,12 +3,15 @@
 
 use std::collections::BTreeMap;
 
+use crate::engine::{Engine, Envelope, Outcome};
 use crate::finding::Finding;
 use crate::identify::FileType;
 use crate::inspect::{Inspector, sha256};
 use crate::limits::{Budget, Limits};
 use crate::mime::{self, Body, Entity};
+use crate::policy::PartAction;
 use crate::rebuild::Rebuild;
+use crate::report::Verdict;
 
 /// Limits small enough that one fuzz input finishes quickly.
 pub fn fuzz_limits() -> Limits {
@@ -107,5 +110,39 @@ fn leaf_hashes(e: &Entity) -> Vec<[u8; 32]> {
         Body::Leaf(l) => vec![sha256(&l.decoded)],
         Body::Multipart { children, .. } => children.iter().flat_map(leaf_hashes).collect(),
         Body::Message { inner, .. } => leaf_hashes(inner),
+    }
+}
+
+/// What every outcome must satisfy, whatever the input: the engine never
+/// gives up (a caught panic shows as `Tempfail`), a message comes out exactly
+/// when the verdict is `Deliver`, and what is delivered needs no further
+/// action when sanitized again.
+pub fn check_outcome(engine: &Engine, outcome: &Outcome) -> Result<(), String> {
+    match (outcome.verdict, &outcome.message) {
+        (Verdict::Tempfail, _) => Err(format!("engine gave up: {:?}", outcome.report.reason)),
+        (Verdict::Deliver, None) => Err("deliver without a message".into()),
+        (Verdict::Deliver, Some(out)) => {
+            let again = engine.process(out, &Envelope::default());
+            if again.verdict != Verdict::Deliver {
+                return Err(format!(
+                    "sanitized output is not deliverable: {:?}",
+                    again.report.reason
+                ));
+            }
+            match again
+                .report
+                .parts
+                .iter()
+                .find(|p| p.action != PartAction::Keep)
+            {
+                Some(p) => Err(format!(
+                    "sanitized output still needs action on part {}: {:?}",
+                    p.path, p.findings
+                )),
+                None => Ok(()),
+            }
+        }
+        (_, Some(_)) => Err("a message came out of a non-deliver verdict".into()),
+        (_, None) => Ok(()),
     }
 }

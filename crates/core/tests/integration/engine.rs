@@ -7,6 +7,14 @@ fn engine() -> Engine {
     Engine::new(Policy::default())
 }
 
+/// A file under samples/.
+fn sample(rel: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../samples")
+        .join(rel);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 fn deliver(raw: &[u8]) -> Vec<u8> {
     let out = engine().process(raw, &Envelope::default());
     assert_eq!(out.verdict, Verdict::Deliver, "{:?}", out.report.reason);
@@ -133,7 +141,6 @@ fn truncated_inputs_never_panic_or_pass() {
 /// encoding style Japanese mail uses, so names are judged as people see them.
 #[test]
 fn japanese_headers_and_names_decode() {
-    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/mail");
     for (file, subject, names) in [
         (
             "ja_iso2022jp_clean_pdf.eml",
@@ -148,7 +155,7 @@ fn japanese_headers_and_names_decode() {
             &["仕様書（第2版）.docx", "見積書.xlsx"][..],
         ),
     ] {
-        let raw = std::fs::read(samples.join(file)).unwrap();
+        let raw = sample(&format!("mail/{file}"));
         let out = engine().process(&raw, &Envelope::default());
         assert_eq!(
             out.report.message.subject.as_deref(),
@@ -163,7 +170,7 @@ fn japanese_headers_and_names_decode() {
             .collect();
         assert_eq!(got, names, "{file}");
     }
-    let raw = std::fs::read(samples.join("ja_sjis_8bit.eml")).unwrap();
+    let raw = sample("mail/ja_sjis_8bit.eml");
     let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
     assert!(parsed.body_text(0).unwrap().contains("請求書を送付します"));
 }
@@ -173,9 +180,7 @@ fn japanese_headers_and_names_decode() {
 /// real enclosed message. It must be parsed and inspected as one.
 #[test]
 fn garbled_base64_enclosed_message_is_inspected_as_a_message() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../samples/hostile/fuzz_mime_179ff5a1_garbled_base64_rfc822.eml");
-    let raw = std::fs::read(path).unwrap();
+    let raw = sample("hostile/fuzz_mime_179ff5a1_garbled_base64_rfc822.eml");
     assert_eq!(mugai_core::internal::mime_round_trip(&raw), Ok(Some(2)));
     let out = engine().process(&raw, &Envelope::default());
     assert_eq!(out.verdict, Verdict::Deliver, "{:?}", out.report.reason);
@@ -188,9 +193,7 @@ fn garbled_base64_enclosed_message_is_inspected_as_a_message() {
 /// re-emitted. Opaque container parts now leave as application/octet-stream.
 #[test]
 fn unparseable_enclosed_message_leaves_as_opaque_bytes() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../samples/hostile/fuzz_mime_9b7fcd23_unparseable_rfc822.eml");
-    let raw = std::fs::read(path).unwrap();
+    let raw = sample("hostile/fuzz_mime_9b7fcd23_unparseable_rfc822.eml");
     assert_eq!(mugai_core::internal::mime_round_trip(&raw), Ok(Some(2)));
     let out = String::from_utf8_lossy(&deliver(&raw)).into_owned();
     assert!(!out.contains("message/rfc822"), "{out}");

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mugai_core::{Engine, Envelope, Outcome, PartAction, Policy, Verdict, input};
+use mugai_core::{Engine, Envelope, Outcome, Policy, Verdict, input, internal};
 use serde_json::{Value, json};
 
 fn samples() -> PathBuf {
@@ -91,38 +91,6 @@ fn summarize(outcome: &Outcome) -> Value {
     v
 }
 
-/// Properties every outcome must have, whatever the expectation says.
-fn check_invariants(engine: &Engine, label: &str, outcome: &Outcome) -> Result<(), String> {
-    match (&outcome.verdict, &outcome.message) {
-        (Verdict::Deliver, Some(out)) => {
-            let again = engine.process(out, &Envelope::default());
-            if again.verdict != Verdict::Deliver {
-                return Err(format!(
-                    "{label}: sanitized output is not deliverable: {:?}",
-                    again.report.reason
-                ));
-            }
-            if let Some(p) = again
-                .report
-                .parts
-                .iter()
-                .find(|p| p.action != PartAction::Keep)
-            {
-                return Err(format!(
-                    "{label}: sanitized output still needs action on part {}: {:?}",
-                    p.path, p.findings
-                ));
-            }
-            Ok(())
-        }
-        (Verdict::Deliver, None) => Err(format!("{label}: deliver without a message")),
-        (_, Some(_)) => Err(format!(
-            "{label}: a message came out of a non-deliver verdict"
-        )),
-        (_, None) => Ok(()),
-    }
-}
-
 #[test]
 fn golden_corpus() {
     let engine = Engine::new(Policy::default());
@@ -141,8 +109,8 @@ fn golden_corpus() {
             for item in items {
                 let message = with_line_endings(&item.message, eol);
                 let outcome = engine.process(&message, &Envelope::default());
-                if let Err(e) = check_invariants(&engine, &item.label, &outcome) {
-                    failures.push(format!("{e} ({eol:?})"));
+                if let Err(e) = internal::check_outcome(&engine, &outcome) {
+                    failures.push(format!("{}: {e} ({eol:?})", item.label));
                 }
                 summaries.push(summarize(&outcome));
             }
