@@ -5,7 +5,6 @@ use std::net::IpAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Instant;
 
-use mail_parser::MessageParser;
 use serde::{Deserialize, Serialize};
 
 use crate::finding::{Finding, FindingKind};
@@ -130,8 +129,11 @@ impl Engine {
         }
 
         let t = Instant::now();
-        fill_message_info(raw, &mut report.message);
-        let root = match mime::parse(raw, limits) {
+        let (headline, parsed) = mime::parse_with_headline(raw, limits);
+        report.message.message_id = headline.message_id;
+        report.message.subject = headline.subject;
+        report.message.from = headline.from;
+        let root = match parsed {
             Ok(root) => root,
             Err(e) => {
                 let action = if e.is_limit() {
@@ -274,22 +276,6 @@ pub(crate) fn line_ending(raw: &[u8]) -> &'static [u8] {
     match raw.iter().position(|&c| c == b'\n') {
         Some(i) if i > 0 && raw[i - 1] == b'\r' => b"\r\n",
         _ => b"\n",
-    }
-}
-
-fn fill_message_info(raw: &[u8], info: &mut MessageInfo) {
-    if let Some(m) = MessageParser::default().parse_headers(raw) {
-        info.message_id = m.message_id().map(str::to_owned);
-        info.subject = m.subject().map(str::to_owned);
-        info.from = m
-            .from()
-            .and_then(|a| a.first())
-            .map(|a| match (&a.name, &a.address) {
-                (Some(n), Some(addr)) => format!("{n} <{addr}>"),
-                (None, Some(addr)) => addr.to_string(),
-                (Some(n), None) => n.to_string(),
-                (None, None) => String::new(),
-            });
     }
 }
 

@@ -81,11 +81,41 @@ impl MimeError {
 
 /// Parses a message into a tree, within the MIME limits.
 pub(crate) fn parse(raw: &[u8], limits: &Limits) -> Result<Entity, MimeError> {
-    let msg = MessageParser::default()
-        .parse(raw)
-        .ok_or(MimeError::Unparseable)?;
+    parse_with_headline(raw, limits).1
+}
+
+/// Who and what a message is, from its top-level header.
+#[derive(Debug, Default)]
+pub(crate) struct Headline {
+    pub(crate) message_id: Option<String>,
+    pub(crate) subject: Option<String>,
+    pub(crate) from: Option<String>,
+}
+
+/// Parses a message into a tree, and reads its headline from the same parse
+/// (it is known even when the tree is refused for a limit).
+pub(crate) fn parse_with_headline(
+    raw: &[u8],
+    limits: &Limits,
+) -> (Headline, Result<Entity, MimeError>) {
+    let Some(msg) = MessageParser::default().parse(raw) else {
+        return (Headline::default(), Err(MimeError::Unparseable));
+    };
+    let headline = Headline {
+        message_id: msg.message_id().map(str::to_owned),
+        subject: msg.subject().map(str::to_owned),
+        from: msg
+            .from()
+            .and_then(|a| a.first())
+            .map(|a| match (&a.name, &a.address) {
+                (Some(n), Some(addr)) => format!("{n} <{addr}>"),
+                (None, Some(addr)) => addr.to_string(),
+                (Some(n), None) => n.to_string(),
+                (None, None) => String::new(),
+            }),
+    };
     let mut parts = 0;
-    convert_root(&msg, "", 0, limits, &mut parts)
+    (headline, convert_root(&msg, "", 0, limits, &mut parts))
 }
 
 fn convert_root(

@@ -216,3 +216,19 @@ fn bodies_and_blank_lines_keep_their_bytes() {
         assert!(out.ends_with(raw), "{:?}", String::from_utf8_lossy(&out));
     }
 }
+
+/// A message refused for a limit is still named in its audit record.
+#[test]
+fn quarantined_message_keeps_its_headline() {
+    let (_, raw) =
+        mugai_core::input::decode_container(&sample("hostile/mime_parts_5000.eml.in.zip")).unwrap();
+    let out = engine().process(&raw, &Envelope::default());
+    assert_eq!(out.verdict, Verdict::Quarantine);
+    let m = &out.report.message;
+    assert_eq!(m.subject.as_deref(), Some("many"));
+    assert_eq!(
+        m.from.as_deref(),
+        Some("Tanaka Taro <tanaka@example.lg.jp>")
+    );
+    assert!(m.message_id.is_some());
+}
