@@ -7,7 +7,7 @@ Messages carrying anything dangerous are written as <name>.eml.in.zip, never raw
 Expected verdicts live beside each sample as <name>.expected.json (UPDATE_GOLDEN=1
 cargo test writes them; review every change).
 """
-import base64, gzip, hashlib, io, os, tarfile, zipfile
+import base64, gzip, hashlib, io, lzma, os, tarfile, zipfile
 from email.header import Header
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -244,6 +244,8 @@ write("hostile", "truncated_zip.eml",
 zeros = b"\0" * (300 << 20)
 write("hostile", "gzip_ratio_bomb.eml",
       multipart(headers("logs"), [text_part("logs\n", "us-ascii"), attachment("logs.gz", gzip.compress(zeros, 9, mtime=0), "application/gzip")]), True)
+write("hostile", "xz_ratio_bomb.eml",
+      multipart(headers("archive"), [text_part("archive\n", "us-ascii"), attachment("dump.xz", lzma.compress(zeros, preset=9), "application/x-xz")]), True)
 write("hostile", "zip_ratio_bomb.eml",
       multipart(headers("data"), [text_part("data\n", "us-ascii"), attachment("data.zip", zip_of([("zeros.bin", zeros)]), "application/zip")]), True)
 level = zip_of([("leaf.txt", b"x" * 1000)])

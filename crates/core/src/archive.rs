@@ -10,6 +10,8 @@ use crate::inspect::Inspector;
 
 /// Ratios are only judged above this size: small text compresses very well.
 const RATIO_FLOOR: u64 = 1 << 20;
+/// Caps the xz dictionary an attacker can make us allocate.
+const XZ_DICTIONARY_LIMIT_KB: u32 = 256 * 1024;
 
 /// Walks the members of an archive of type `t`.
 pub(crate) fn walk(
@@ -130,7 +132,12 @@ fn walk_zip(ins: &mut Inspector<'_>, bytes: &[u8], location: &str, depth: usize)
         spans.push((f.header_start(), end));
     }
     spans.sort_unstable();
-    if spans.windows(2).any(|w| w[1].0 < w[0].1) || spans.windows(2).any(|w| w[0].0 == w[1].0) {
+    // Sorted by start. Two members at the same offset share data even when
+    // a span is empty (no known data start, nothing compressed).
+    if spans
+        .windows(2)
+        .any(|w| w[1].0 < w[0].1 || w[1].0 == w[0].0)
+    {
         ins.finding(
             FindingKind::ArchiveBomb,
             location,
@@ -225,10 +232,15 @@ fn walk_tar(ins: &mut Inspector<'_>, bytes: &[u8], location: &str, depth: usize)
             }
         };
         let kind = entry.header().entry_type();
+        let name = decode_name(&entry.path_bytes());
+        if kind.is_symlink() || kind.is_hard_link() {
+            // A link holds no data, but extracted it still shows its name.
+            crate::names::check_name(&name, &format!("{location}!{name}"), &mut ins.findings);
+            continue;
+        }
         if !(kind.is_file() || kind == tar::EntryType::Continuous) {
             continue;
         }
-        let name = decode_name(&entry.path_bytes());
         // tar does not compress; a compressed tar came through walk_stream.
         let size = entry.header().size().unwrap_or(0);
         match read_bounded(ins, entry, size.max(1)) {
@@ -258,34 +270,15 @@ fn walk_stream(ins: &mut Inspector<'_>, t: FileType, bytes: &[u8], location: &st
             bzip2::read::MultiBzDecoder::new(bytes),
             bytes.len() as u64,
         ),
-        _ => {
-            let allowance = ins.budget.entry_allowance();
-            let mut out = LimitedWriter {
-                buf: Vec::new(),
-                cap: allowance,
-            };
-            match lzma_rs::xz_decompress(&mut Cursor::new(bytes), &mut out) {
-                Ok(()) => ins
-                    .budget
-                    .spend_bytes(out.buf.len() as u64)
-                    .map(|()| out.buf)
-                    .map_err(|_| ReadFailure::TooBig(allowance)),
-                Err(_) if out.buf.len() as u64 >= allowance => Err(ReadFailure::TooBig(allowance)),
-                Err(e) => Err(ReadFailure::Io(format!("{e:?}"))),
-            }
-        }
+        _ => read_bounded(
+            ins,
+            lzma_rust2::XzReader::new_mem_limit(bytes, true, XZ_DICTIONARY_LIMIT_KB),
+            bytes.len() as u64,
+        ),
     };
     match data {
+        // read_bounded already refused a bomb by its ratio.
         Ok(data) => {
-            let ratio = data.len() as u64 / (bytes.len() as u64).max(1);
-            if data.len() as u64 > RATIO_FLOOR && ratio > ins.budget.limits.max_compression_ratio {
-                ins.finding(
-                    FindingKind::ArchiveBomb,
-                    location,
-                    format!("compression ratio {ratio}:1"),
-                );
-                return;
-            }
             let _ = ins.member(&inner, &data, location, depth);
         }
         Err(failure) => failure.report(ins, location),
@@ -309,27 +302,8 @@ fn strip_compression_suffix(name: &str) -> String {
     format!("{name}.decompressed")
 }
 
-/// A writer that refuses to grow past `cap`, so an xz bomb stops early.
-struct LimitedWriter {
-    buf: Vec<u8>,
-    cap: u64,
-}
-
-impl std::io::Write for LimitedWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        if (self.buf.len() + data.len()) as u64 > self.cap {
-            return Err(std::io::Error::other("decompression limit"));
-        }
-        self.buf.extend_from_slice(data);
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn walk_7z(ins: &mut Inspector<'_>, bytes: &[u8], location: &str, depth: usize) {
-    use sevenz_rust2::{ArchiveReader, Error, Password};
+    use sevenz_rust2::{ArchiveReader, EntryDecision, Error, Password};
     const DICTIONARY_LIMIT_KB: usize = 256 * 1024;
     let mut reader = match ArchiveReader::new_with_memory_limit(
         Cursor::new(bytes),
@@ -355,26 +329,26 @@ fn walk_7z(ins: &mut Inspector<'_>, bytes: &[u8], location: &str, depth: usize) 
         }
     };
     reader.set_thread_count(1);
-    let mut stop = false;
-    let result = reader.for_each_entries(|entry, r| {
+    // Members of a solid block report no compressed size of their own: the
+    // archive's size is the only honest basis for the ratio check.
+    let compressed = bytes.len() as u64;
+    let result = reader.for_each_entries_with_decision(|entry, r| {
         if entry.is_directory || !entry.has_stream {
-            return Ok(true);
+            return Ok(EntryDecision::Continue);
         }
         let name = entry.name.clone();
-        let compressed = entry.compressed_size.max(1);
-        match read_bounded(ins, r, compressed) {
-            Ok(data) => {
-                if ins.member(&name, &data, location, depth).is_err() {
-                    stop = true;
-                    return Ok(false);
-                }
-            }
+        Ok(match read_bounded(ins, r, compressed) {
+            Ok(data) => match ins.member(&name, &data, location, depth) {
+                Ok(()) => EntryDecision::Continue,
+                // The budget is spent: nothing more will be inspected.
+                Err(_) => EntryDecision::Stop,
+            },
             Err(failure) => {
+                // A block read halfway cannot go on; later blocks still can.
                 failure.report(ins, &format!("{location}!{name}"));
-                return Ok(false);
+                EntryDecision::SkipBlock
             }
-        }
-        Ok(!stop)
+        })
     });
     match result {
         Ok(()) => {}
@@ -555,6 +529,24 @@ mod tests {
         let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("会議資料.exe");
         assert_eq!(decode_name(&sjis), "会議資料.exe");
         assert_eq!(decode_name("資料.pdf".as_bytes()), "資料.pdf");
+    }
+
+    #[test]
+    fn tar_link_names_are_checked() {
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Symlink);
+        header.set_size(0);
+        tar.append_link(&mut header, "請求書.pdf.exe", "/bin/sh")
+            .expect("append");
+        let bytes = tar.into_inner().expect("tar");
+        let findings = crate::internal::walk_archive(FileType::Tar, &bytes);
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.kind == FindingKind::DoubleExtension && f.location.ends_with(".exe")),
+            "{findings:?}"
+        );
     }
 
     #[test]

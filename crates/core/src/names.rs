@@ -209,7 +209,6 @@ fn compatible(true_type: FileType, claimed: Family) -> bool {
             (Family::Archive, Family::Office) | (Family::Office, Family::Archive) => true,
             (Family::Text, Family::Office | Family::Markup | Family::Rtf) => true,
             (Family::Markup, Family::Text | Family::Office) => true,
-            (Family::Image, Family::Markup) => false,
             _ => false,
         }
 }
