@@ -17,7 +17,7 @@ use crate::rebuild::Rebuild;
 use crate::report::{MessageInfo, PartReport, Report, Timings, Verdict};
 
 /// Who sent the message to whom, as seen by the MTA.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope {
     /// MAIL FROM, without angle brackets; `None` for the null sender.
     pub mail_from: Option<String>,

@@ -1,0 +1,347 @@
+//! The filesystem store: one directory, durable writes.
+//!
+//! ```text
+//! <root>/quarantine/objects/<sha256>      originals, written once
+//! <root>/quarantine/entries/<id>.json     one per quarantine event
+//! <root>/audit.jsonl                      the chained audit log
+//! ```
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use sha2::{Digest, Sha256};
+
+use crate::audit::{GENESIS, chain_line, line_hash};
+use crate::{AuditRecord, EntryId, QuarantineEntry, Store, StoreError};
+
+/// Everything in one directory on a local filesystem.
+#[derive(Debug)]
+pub struct FsStore {
+    root: PathBuf,
+    /// The open log and the hash of its last line; the lock orders appends.
+    audit: Mutex<AuditFile>,
+}
+
+#[derive(Debug)]
+struct AuditFile {
+    file: File,
+    last_hash: String,
+}
+
+fn io(what: impl std::fmt::Display, path: &Path) -> impl FnOnce(std::io::Error) -> StoreError {
+    let what = format!("{what} {}", path.display());
+    move |source| StoreError::Io { what, source }
+}
+
+impl FsStore {
+    /// Opens (creating if needed) the store under `root`.
+    ///
+    /// A last audit line without its newline is a write that a crash cut
+    /// short; it was never acknowledged, so it is dropped.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let root = root.into();
+        for dir in [root.join("quarantine/objects"), root.join("quarantine/entries")] {
+            fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
+        }
+        let path = root.join("audit.jsonl");
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&path)
+            .map_err(io("opening", &path))?;
+        let last_hash = last_line_hash(&mut file, &path)?;
+        sync_dir(&root)?;
+        Ok(Self {
+            root,
+            audit: Mutex::new(AuditFile { file, last_hash }),
+        })
+    }
+
+    /// The store's directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The audit log's path, for `mugai audit verify`.
+    pub fn audit_path(&self) -> PathBuf {
+        self.root.join("audit.jsonl")
+    }
+
+    fn object_path(&self, sha256: &str) -> PathBuf {
+        self.root.join("quarantine/objects").join(sha256)
+    }
+
+    fn entry_path(&self, id: &EntryId) -> PathBuf {
+        self.root
+            .join("quarantine/entries")
+            .join(format!("{id}.json"))
+    }
+}
+
+impl Store for FsStore {
+    fn quarantine(&self, original: &[u8], entry: QuarantineEntry) -> Result<EntryId, StoreError> {
+        let sha256 = hex::encode(Sha256::digest(original));
+        let object = self.object_path(&sha256);
+        if !object.exists() {
+            write_durably(&object, original)?;
+        }
+        let entry = QuarantineEntry { sha256, ..entry };
+        let json = serde_json::to_vec_pretty(&entry).unwrap_or_default();
+        // The same original twice in one millisecond gets a numbered id.
+        for attempt in 0..1000 {
+            let id = EntryId::new(entry.received_at_ms, &entry.sha256, attempt);
+            let path = self.entry_path(&id);
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(mut file) => {
+                    file.write_all(&json).map_err(io("writing", &path))?;
+                    file.sync_all().map_err(io("syncing", &path))?;
+                    sync_dir(path.parent().unwrap_or(&self.root))?;
+                    return Ok(id);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io("creating", &path)(e)),
+            }
+        }
+        Err(StoreError::Io {
+            what: "naming a quarantine entry".into(),
+            source: std::io::Error::other("1000 entries for one original in one millisecond"),
+        })
+    }
+
+    fn list(&self) -> Result<Vec<(EntryId, QuarantineEntry)>, StoreError> {
+        let dir = self.root.join("quarantine/entries");
+        let mut ids = Vec::new();
+        for item in fs::read_dir(&dir).map_err(io("listing", &dir))? {
+            let item = item.map_err(io("listing", &dir))?;
+            let name = item.file_name();
+            let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
+                continue;
+            };
+            if let Ok(id) = EntryId::parse(stem) {
+                ids.push(id);
+            }
+        }
+        ids.sort();
+        ids.into_iter()
+            .map(|id| {
+                let entry = self.read_entry(&id)?;
+                Ok((id, entry))
+            })
+            .collect()
+    }
+
+    fn get(&self, id: &EntryId) -> Result<(QuarantineEntry, Vec<u8>), StoreError> {
+        let entry = self.read_entry(id)?;
+        let path = self.object_path(&entry.sha256);
+        let original = fs::read(&path).map_err(io("reading", &path))?;
+        Ok((entry, original))
+    }
+
+    fn delete(&self, id: &EntryId) -> Result<(), StoreError> {
+        let entry = self.read_entry(id)?;
+        let path = self.entry_path(id);
+        fs::remove_file(&path).map_err(io("removing", &path))?;
+        let shared = self
+            .list()?
+            .iter()
+            .any(|(_, other)| other.sha256 == entry.sha256);
+        if !shared {
+            let object = self.object_path(&entry.sha256);
+            fs::remove_file(&object).map_err(io("removing", &object))?;
+        }
+        sync_dir(&self.root.join("quarantine/entries"))
+    }
+
+    fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        let path = self.audit_path();
+        // A poisoned lock means another append panicked midway; the file
+        // itself is still append-only, so carry on with it.
+        let mut audit = self.audit.lock().unwrap_or_else(|p| p.into_inner());
+        let mut line = chain_line(&audit.last_hash, record);
+        let hash = line_hash(&line);
+        line.push(b'\n');
+        audit.file.write_all(&line).map_err(io("appending to", &path))?;
+        audit.file.sync_data().map_err(io("syncing", &path))?;
+        audit.last_hash = hash;
+        Ok(())
+    }
+}
+
+impl FsStore {
+    fn read_entry(&self, id: &EntryId) -> Result<QuarantineEntry, StoreError> {
+        let path = self.entry_path(id);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::NotFound(id.to_string()));
+            }
+            Err(e) => return Err(io("reading", &path)(e)),
+        };
+        serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt {
+            what: format!("quarantine entry {}", path.display()),
+            source,
+        })
+    }
+}
+
+/// Writes `bytes` to `path` so that after a crash the file is either absent or
+/// whole: a temporary file, fsync, rename, fsync of the directory.
+fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let tmp = path.with_extension("tmp");
+    let mut file = File::create(&tmp).map_err(io("creating", &tmp))?;
+    file.write_all(bytes).map_err(io("writing", &tmp))?;
+    file.sync_all().map_err(io("syncing", &tmp))?;
+    fs::rename(&tmp, path).map_err(io("renaming", &tmp))?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io("syncing directory", dir))
+}
+
+/// The hash of the log's last complete line, dropping a torn tail.
+fn last_line_hash(file: &mut File, path: &Path) -> Result<String, StoreError> {
+    let len = file.metadata().map_err(io("reading", path))?.len();
+    if len == 0 {
+        return Ok(GENESIS.to_owned());
+    }
+    // Read backwards in growing windows until one holds a whole last line.
+    let mut window = 64 * 1024u64;
+    loop {
+        let start = len.saturating_sub(window);
+        file.seek(SeekFrom::Start(start)).map_err(io("seeking", path))?;
+        let mut tail = Vec::new();
+        file.read_to_end(&mut tail).map_err(io("reading", path))?;
+        let complete = match tail.iter().rposition(|&b| b == b'\n') {
+            Some(end) => end,
+            None if start == 0 => {
+                // Nothing complete at all: the whole file is a torn first line.
+                file.set_len(0).map_err(io("truncating", path))?;
+                return Ok(GENESIS.to_owned());
+            }
+            None => {
+                window *= 2;
+                continue;
+            }
+        };
+        if complete + 1 < tail.len() {
+            file.set_len(start + complete as u64 + 1)
+                .map_err(io("truncating", path))?;
+            file.sync_all().map_err(io("syncing", path))?;
+        }
+        let body = &tail[..complete];
+        match body.iter().rposition(|&b| b == b'\n') {
+            Some(begin) => return Ok(line_hash(&body[begin + 1..])),
+            None if start == 0 => return Ok(line_hash(body)),
+            None => window *= 2,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::BufReader;
+
+    use mugai_core::{Engine, Envelope, Policy, Verdict};
+
+    use super::*;
+    use crate::verify_chain;
+
+    fn entry(at: u64) -> QuarantineEntry {
+        QuarantineEntry {
+            received_at_ms: at,
+            envelope: Envelope {
+                mail_from: Some("a@example.com".into()),
+                rcpt_to: vec!["b@example.lg.jp".into()],
+                ..Envelope::default()
+            },
+            listener: "inbound".into(),
+            sha256: String::new(),
+            size: 5,
+            verdict: Verdict::Quarantine,
+            report: Engine::new(Policy::default())
+                .process(b"hello", &Envelope::default())
+                .report,
+        }
+    }
+
+    fn record(event: &str) -> AuditRecord {
+        AuditRecord {
+            time_ms: 1,
+            event: event.into(),
+            ..AuditRecord::default()
+        }
+    }
+
+    fn verify(store: &FsStore) -> Result<usize, crate::ChainError> {
+        verify_chain(BufReader::new(File::open(store.audit_path()).expect("log")))
+    }
+
+    #[test]
+    fn quarantine_round_trip_and_shared_objects() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = FsStore::open(dir.path()).expect("open");
+        let a = store.quarantine(b"hello", entry(7)).expect("a");
+        let b = store.quarantine(b"hello", entry(7)).expect("b");
+        assert_ne!(a, b, "same original, same millisecond: two entries");
+        let (got, original) = store.get(&a).expect("get");
+        assert_eq!(original, b"hello");
+        assert_eq!(got.envelope.rcpt_to, ["b@example.lg.jp"]);
+        assert_eq!(store.list().expect("list").len(), 2);
+        store.delete(&a).expect("delete a");
+        assert_eq!(store.get(&b).expect("b still there").1, b"hello");
+        store.delete(&b).expect("delete b");
+        assert!(matches!(store.get(&b), Err(StoreError::NotFound(_))));
+        let objects = fs::read_dir(dir.path().join("quarantine/objects")).expect("objects");
+        assert_eq!(objects.count(), 0, "the last entry takes its object along");
+    }
+
+    #[test]
+    fn ids_cannot_leave_the_store() {
+        for bad in ["../x", "", "a/b", "/etc/passwd", "ABC"] {
+            assert!(EntryId::parse(bad).is_err(), "{bad}");
+        }
+        assert!(EntryId::parse("0001700000000-0123abcd").is_ok());
+    }
+
+    #[test]
+    fn audit_chain_survives_reopen_and_shows_tampering() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let store = FsStore::open(dir.path()).expect("open");
+            store.audit(&record("message")).expect("1");
+            store.audit(&record("message")).expect("2");
+        }
+        let store = FsStore::open(dir.path()).expect("reopen");
+        store.audit(&record("release")).expect("3");
+        assert_eq!(verify(&store).expect("valid"), 3);
+
+        // Changing any line but the last breaks the line after it (the last
+        // one is only checked by whoever holds its hash).
+        let log = fs::read_to_string(store.audit_path()).expect("read");
+        fs::write(store.audit_path(), log.replacen("message", "mess", 1)).expect("write");
+        let err = verify(&store).expect_err("broken");
+        assert!(err.to_string().starts_with("line 2:"), "{err}");
+    }
+
+    #[test]
+    fn a_torn_last_line_is_dropped_on_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let store = FsStore::open(dir.path()).expect("open");
+            store.audit(&record("message")).expect("1");
+        }
+        let path = dir.path().join("audit.jsonl");
+        let mut file = OpenOptions::new().append(true).open(&path).expect("append");
+        file.write_all(b"{\"prev\":\"torn").expect("torn write");
+        drop(file);
+        let store = FsStore::open(dir.path()).expect("reopen");
+        store.audit(&record("message")).expect("2");
+        assert_eq!(verify(&store).expect("valid"), 2);
+    }
+}

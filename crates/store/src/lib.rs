@@ -1,0 +1,69 @@
+//! mugai-store: what mugai keeps on disk.
+//!
+//! - The **quarantine** holds originals: every message that was held and every
+//!   message that was delivered only after a part was removed, so that an
+//!   operator can look at it and release it. Objects are addressed by their
+//!   sha256; each quarantine entry adds the envelope, the verdict and the report.
+//! - The **audit log** is append-only JSON lines. Each record carries the sha256
+//!   of the line before it, so an edited or deleted line breaks the chain and
+//!   `verify` says where.
+//!
+//! [`Store`] is the interface; [`FsStore`] keeps everything in one directory
+//! and makes each write durable (fsync of the file and its directory) before
+//! it returns, because an SMTP 250 may follow right after.
+
+mod audit;
+mod fs;
+mod quarantine;
+
+pub use audit::{AuditRecord, ChainError, verify_chain};
+pub use fs::FsStore;
+pub use quarantine::{EntryId, QuarantineEntry};
+
+/// What can go wrong with the store. Every variant means "not durably done":
+/// the SMTP side answers 451 and the client keeps the message.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The filesystem refused.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done, with the path.
+        what: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A stored record could not be read back.
+    #[error("{what}: {source}")]
+    Corrupt {
+        /// What was being read, with the path.
+        what: String,
+        /// The underlying error.
+        source: serde_json::Error,
+    },
+    /// No quarantine entry has this id.
+    #[error("no quarantine entry {0}")]
+    NotFound(String),
+}
+
+/// Quarantine and audit, as the relay needs them.
+pub trait Store: Send + Sync {
+    /// Keeps `original` with its entry; durable when this returns.
+    fn quarantine(
+        &self,
+        original: &[u8],
+        entry: QuarantineEntry,
+    ) -> Result<EntryId, StoreError>;
+
+    /// Every entry, oldest first.
+    fn list(&self) -> Result<Vec<(EntryId, QuarantineEntry)>, StoreError>;
+
+    /// One entry and its original.
+    fn get(&self, id: &EntryId) -> Result<(QuarantineEntry, Vec<u8>), StoreError>;
+
+    /// Drops an entry, and its original once no other entry refers to it.
+    fn delete(&self, id: &EntryId) -> Result<(), StoreError>;
+
+    /// Appends one record to the audit log; durable when this returns.
+    fn audit(&self, record: &AuditRecord) -> Result<(), StoreError>;
+}
