@@ -1,0 +1,13 @@
+//! mugai-smtp: mugai between two MTAs.
+//!
+//! - [`Session`]: one SMTP server conversation as a state machine without I/O.
+//! - [`Server`]: the tokio accept loop and connection driver around it.
+//! - [`Client`]: the next-hop client.
+//! - [`Relay`]: the handler that sanitizes each message in-line and passes it
+//!   on, replying 250 only once the next hop (or the quarantine) has it.
+
+mod reply;
+mod session;
+
+pub use reply::Reply;
+pub use session::{Event, MailFrom, Peer, Session, SessionConfig};
