@@ -6,8 +6,15 @@
 //! - [`Relay`]: the handler that sanitizes each message in-line and passes it
 //!   on, replying 250 only once the next hop (or the quarantine) has it.
 
+mod client;
+mod relay;
 mod reply;
+mod server;
 mod session;
+mod time;
 
+pub use client::{Capabilities, Client, ClientError};
+pub use relay::{Delivery, Relay, RelayConnection, RelaySettings};
 pub use reply::Reply;
+pub use server::{Connection, Handler, Server, ServerConfig};
 pub use session::{Event, MailFrom, Peer, Session, SessionConfig};
