@@ -1,3 +1,4 @@
 //! End-to-end: the `mugai` binary on the corpus, judged as a user would.
 
 mod cli;
+mod relay;

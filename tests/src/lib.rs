@@ -1,6 +1,8 @@
 //! Helpers for mugai's end-to-end tests: the real `mugai` binary and the
 //! sample corpus, as a user or a peer MTA would meet them.
 
+pub mod peers;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;

@@ -12,6 +12,7 @@ use mugai_core::{Direction, Engine, Policy};
 
 mod sanitize;
 mod scan;
+mod serve;
 
 #[derive(Parser)]
 #[command(
@@ -53,6 +54,33 @@ enum Command {
         #[command(flatten)]
         policy: PolicyArgs,
     },
+    /// Run the SMTP relay: built-in defaults (127.0.0.1:2525, mail into
+    /// ./mugai-data/delivered) unless a configuration is given.
+    Serve {
+        /// Configuration file (TOML); see docs/relay.md.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Check the configuration and the policy, then exit.
+        #[arg(long)]
+        check_config: bool,
+        /// Log JSON lines instead of text (to standard error).
+        #[arg(long)]
+        json_logs: bool,
+    },
+    /// Look at, release or delete quarantined originals.
+    Quarantine {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: QuarantineCommand,
+    },
+    /// The audit log.
+    Audit {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Sample corpus helpers.
     Sample {
         #[command(subcommand)]
@@ -78,6 +106,46 @@ enum SampleCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+}
+
+#[derive(clap::Args)]
+struct StoreArgs {
+    /// The relay's configuration, for its store and listeners.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// The store directory, overriding the configuration's.
+    #[arg(long, global = true)]
+    store: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum QuarantineCommand {
+    /// Every entry, oldest first.
+    List,
+    /// One entry's envelope and report as JSON (`--raw`: the original message).
+    Show {
+        /// The entry id, as `list` prints it.
+        id: String,
+        /// Print the original message instead.
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Send the original, unsanitized, to its recipients via the listener's next hop.
+    Release {
+        /// The entry id.
+        id: String,
+    },
+    /// Delete an entry (and the original once nothing else refers to it).
+    Delete {
+        /// The entry id.
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain of the audit log; exit 1 if it is broken.
+    Verify,
 }
 
 #[derive(clap::Args)]
@@ -133,6 +201,30 @@ fn main() -> ExitCode {
         } => policy
             .engine()
             .and_then(|(engine, dir)| scan::run(&engine, dir, &paths, json, jobs)),
+        Command::Serve {
+            config,
+            check_config,
+            json_logs,
+        } => serve::serve(config.as_deref(), check_config, json_logs),
+        Command::Quarantine { store, command } => serve::load_config(store.config.as_deref())
+            .and_then(|config| {
+                let dir = store.store.as_deref();
+                match command {
+                    QuarantineCommand::List => serve::quarantine_list(&config, dir),
+                    QuarantineCommand::Show { id, raw } => {
+                        serve::quarantine_show(&config, dir, &id, raw)
+                    }
+                    QuarantineCommand::Release { id } => {
+                        serve::quarantine_release(&config, dir, &id)
+                    }
+                    QuarantineCommand::Delete { id } => serve::quarantine_delete(&config, dir, &id),
+                }
+            }),
+        Command::Audit {
+            store,
+            command: AuditCommand::Verify,
+        } => serve::load_config(store.config.as_deref())
+            .and_then(|config| serve::audit_verify(&config, store.store.as_deref())),
         Command::Sample {
             command: SampleCommand::Encode { files },
         } => encode(&files),

@@ -81,7 +81,12 @@ impl Client {
         let ehlo = client.command(&format!("EHLO {helo}")).await?;
         if ehlo.is_positive() {
             for line in &ehlo.lines {
-                match line.split_whitespace().next().map(str::to_ascii_uppercase).as_deref() {
+                match line
+                    .split_whitespace()
+                    .next()
+                    .map(str::to_ascii_uppercase)
+                    .as_deref()
+                {
                     Some("8BITMIME") => client.capabilities.eight_bit = true,
                     Some("SMTPUTF8") => client.capabilities.smtputf8 = true,
                     _ => {}
@@ -305,7 +310,10 @@ mod tests {
 
     #[test]
     fn replies_and_enhanced_codes() {
-        assert_eq!(parse_reply_line("250-PIPELINING"), Some((250, false, "PIPELINING")));
+        assert_eq!(
+            parse_reply_line("250-PIPELINING"),
+            Some((250, false, "PIPELINING"))
+        );
         assert_eq!(parse_reply_line("354"), Some((354, true, "")));
         assert_eq!(parse_reply_line("hello"), None);
         let r = split_enhanced(550, vec!["5.1.1 <x@y>: Recipient address rejected".into()]);
@@ -313,7 +321,10 @@ mod tests {
         assert_eq!(r.lines, ["<x@y>: Recipient address rejected"]);
         let r = split_enhanced(250, vec!["2.0.0 Ok: queued as 4Xy".into()]);
         assert_eq!(r.to_string(), "250 2.0.0 Ok: queued as 4Xy");
-        assert_eq!(split_enhanced(220, vec!["host ESMTP".into()]).enhanced, None);
+        assert_eq!(
+            split_enhanced(220, vec!["host ESMTP".into()]).enhanced,
+            None
+        );
     }
 
     #[test]

@@ -7,13 +7,16 @@
 //!   on, replying 250 only once the next hop (or the quarantine) has it.
 
 mod client;
+mod config;
 mod relay;
 mod reply;
 mod server;
 mod session;
 mod time;
+mod tls;
 
 pub use client::{Capabilities, Client, ClientError};
+pub use config::{Config, ConfigError, Gateway, ListenerConfig, TlsConfig};
 pub use relay::{Delivery, Relay, RelayConnection, RelaySettings};
 pub use reply::Reply;
 pub use server::{Connection, Handler, Server, ServerConfig};

@@ -16,11 +16,11 @@ use mugai_core::{Direction, Engine, Envelope, Outcome, PartAction, Verdict};
 use mugai_store::{AuditRecord, EntryId, QuarantineEntry, Store};
 use tokio::sync::Semaphore;
 
+use crate::Reply;
 use crate::client::{Client, ClientError};
 use crate::server::{Connection, Handler};
 use crate::session::{MailFrom, Peer};
 use crate::time::{now_ms, rfc5322};
-use crate::Reply;
 
 /// Where sanitized mail goes.
 #[derive(Debug, Clone)]
@@ -141,15 +141,17 @@ impl RelayConnection {
                 .map_err(|e| next_hop_down(&e))?;
             self.next_hop = Some(client);
         }
-        self.next_hop.as_mut().ok_or_else(|| Reply::tempfail("no next hop"))
+        self.next_hop
+            .as_mut()
+            .ok_or_else(|| Reply::tempfail("no next hop"))
     }
 
     /// Ends the next hop's transaction; a next hop that cannot is dropped.
     async fn reset_next_hop(&mut self) {
-        if let Some(client) = &mut self.next_hop {
-            if !matches!(client.rset().await, Ok(r) if r.is_positive()) {
-                self.next_hop = None;
-            }
+        if let Some(client) = &mut self.next_hop
+            && !matches!(client.rset().await, Ok(r) if r.is_positive())
+        {
+            self.next_hop = None;
         }
     }
 
@@ -224,13 +226,20 @@ impl RelayConnection {
         let reply = match outcome.verdict {
             Verdict::Deliver => return self.deliver(record, outcome, peer).await,
             Verdict::Quarantine => {
-                let id = record.quarantine.as_ref().map(EntryId::to_string).unwrap_or_default();
+                let id = record
+                    .quarantine
+                    .as_ref()
+                    .map(EntryId::to_string)
+                    .unwrap_or_default();
                 Reply::new(250, "2.0.0", format!("held in quarantine as {id}"))
             }
             Verdict::Reject => Reply::new(
                 550,
                 "5.7.1",
-                format!("rejected by policy: {}", report.reason.as_deref().unwrap_or("content")),
+                format!(
+                    "rejected by policy: {}",
+                    report.reason.as_deref().unwrap_or("content")
+                ),
             ),
             Verdict::Tempfail => Reply::tempfail("sanitization failed, try again later"),
         };
@@ -253,7 +262,11 @@ impl RelayConnection {
             })
     }
 
-    async fn quarantine(&self, data: Arc<Vec<u8>>, entry: QuarantineEntry) -> Result<EntryId, Reply> {
+    async fn quarantine(
+        &self,
+        data: Arc<Vec<u8>>,
+        entry: QuarantineEntry,
+    ) -> Result<EntryId, Reply> {
         let store = Arc::clone(&self.relay.store);
         match tokio::task::spawn_blocking(move || store.quarantine(&data, entry)).await {
             Ok(Ok(id)) => Ok(id),
@@ -270,9 +283,16 @@ impl RelayConnection {
 
     async fn deliver(&mut self, mut record: AuditRecord, outcome: Outcome, peer: &Peer) -> Reply {
         let Some(message) = outcome.message else {
-            return self.finish(record, Reply::tempfail("nothing to deliver")).await;
+            return self
+                .finish(record, Reply::tempfail("nothing to deliver"))
+                .await;
         };
-        let id = record.sha256.as_deref().and_then(|s| s.get(..12)).unwrap_or("").to_owned();
+        let id = record
+            .sha256
+            .as_deref()
+            .and_then(|s| s.get(..12))
+            .unwrap_or("")
+            .to_owned();
         let mut out = self.received_header(peer, &id).into_bytes();
         out.extend_from_slice(&message);
         let reply = match &self.relay.delivery {
@@ -303,7 +323,11 @@ impl RelayConnection {
                 let dir = dir.clone();
                 let envelope = self.envelope(peer);
                 let name = format!("{}-{id}", record.time_ms);
-                match tokio::task::spawn_blocking(move || write_to_dir(&dir, &name, &out, &envelope)).await {
+                match tokio::task::spawn_blocking(move || {
+                    write_to_dir(&dir, &name, &out, &envelope)
+                })
+                .await
+                {
                     Ok(Ok(())) => Reply::new(250, "2.0.0", format!("{id} sanitized and stored")),
                     failed => {
                         tracing::error!(?failed, "directory delivery failed");
@@ -435,7 +459,12 @@ fn count_received(data: &[u8]) -> usize {
         .count()
 }
 
-fn write_to_dir(dir: &Path, name: &str, message: &[u8], envelope: &Envelope) -> std::io::Result<()> {
+fn write_to_dir(
+    dir: &Path,
+    name: &str,
+    message: &[u8],
+    envelope: &Envelope,
+) -> std::io::Result<()> {
     use std::io::Write;
     std::fs::create_dir_all(dir)?;
     let write = |path: PathBuf, bytes: &[u8]| -> std::io::Result<()> {

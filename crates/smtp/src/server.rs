@@ -15,8 +15,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::session::{Event, MailFrom, Peer, Session, SessionConfig};
 use crate::Reply;
+use crate::session::{Event, MailFrom, Peer, Session, SessionConfig};
 
 /// What the server asks of the code behind it, once per connection.
 pub trait Handler: Send + Sync + 'static {
@@ -174,7 +174,10 @@ impl<H: Handler> Server<H> {
         }
         drop(listener);
         let drain = async { while sessions.join_next().await.is_some() {} };
-        if tokio::time::timeout(self.config.shutdown_grace, drain).await.is_err() {
+        if tokio::time::timeout(self.config.shutdown_grace, drain)
+            .await
+            .is_err()
+        {
             tracing::warn!("sessions still open after the grace period; aborting them");
             sessions.shutdown().await;
         }
@@ -208,7 +211,11 @@ impl AsyncRead for Stream {
 }
 
 impl AsyncWrite for Stream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -313,7 +320,11 @@ async fn drive<H: Handler>(
     result
 }
 
-async fn write_out(stream: &mut Stream, out: &mut Vec<u8>, config: &ServerConfig) -> io::Result<()> {
+async fn write_out(
+    stream: &mut Stream,
+    out: &mut Vec<u8>,
+    config: &ServerConfig,
+) -> io::Result<()> {
     if out.is_empty() {
         return Ok(());
     }

@@ -408,7 +408,10 @@ impl Session {
                 self.error(Reply::new(554, "5.5.1", "no valid recipients"))
             }
             Some(_) => {
-                self.reply(Reply::plain(354, vec!["end data with <CR><LF>.<CR><LF>".into()]));
+                self.reply(Reply::plain(
+                    354,
+                    vec!["end data with <CR><LF>.<CR><LF>".into()],
+                ));
                 self.state = State::Data(DataReader::default());
             }
         }
@@ -526,9 +529,7 @@ fn syntax_reply(e: &ProtoError) -> Reply {
         ProtoError::InvalidRecipientAddress => {
             Reply::new(501, "5.1.3", "bad recipient address syntax")
         }
-        ProtoError::SyntaxError { syntax } => {
-            Reply::new(501, "5.5.4", format!("syntax: {syntax}"))
-        }
+        ProtoError::SyntaxError { syntax } => Reply::new(501, "5.5.4", format!("syntax: {syntax}")),
         ProtoError::InvalidParameter { param } => {
             Reply::new(555, "5.5.4", format!("invalid parameter {param}"))
         }
@@ -592,9 +593,14 @@ mod tests {
 
     #[test]
     fn pipelined_transaction_with_dot_unstuffing() {
-        let (wire, messages, closed) = run(b"EHLO client\r\nMAIL FROM:<a@example.com> BODY=8BITMIME\r\n\
-            RCPT TO:<b@example.lg.jp>\r\nDATA\r\nSubject: x\r\n\r\n..leading dot\r\n.\r\nQUIT\r\n");
-        assert_eq!(codes(&wire), ["220", "250", "250", "250", "354", "250", "221"]);
+        let (wire, messages, closed) = run(
+            b"EHLO client\r\nMAIL FROM:<a@example.com> BODY=8BITMIME\r\n\
+            RCPT TO:<b@example.lg.jp>\r\nDATA\r\nSubject: x\r\n\r\n..leading dot\r\n.\r\nQUIT\r\n",
+        );
+        assert_eq!(
+            codes(&wire),
+            ["220", "250", "250", "250", "354", "250", "221"]
+        );
         assert_eq!(messages, [b"Subject: x\r\n\r\n.leading dot\r\n".to_vec()]);
         assert!(closed);
     }
@@ -615,7 +621,8 @@ mod tests {
             b"x\r\n.\nRCPT TO:<y@z>\r\n",
             b"x\r.\r\n",
         ] {
-            let mut input = b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<b@example.lg.jp>\r\nDATA\r\n".to_vec();
+            let mut input =
+                b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<b@example.lg.jp>\r\nDATA\r\n".to_vec();
             input.extend_from_slice(body);
             input.extend_from_slice(b"\r\n.\r\n");
             let (wire, messages, closed) = run(&input);
@@ -623,7 +630,10 @@ mod tests {
             assert!(messages.is_empty() && closed, "{body:?}");
         }
         let (wire, _, closed) = run(b"EHLO c\nMAIL FROM:<a@b.c>\r\n");
-        assert!(wire.ends_with("521 5.5.2 bare <LF> received\r\n") && closed, "{wire}");
+        assert!(
+            wire.ends_with("521 5.5.2 bare <LF> received\r\n") && closed,
+            "{wire}"
+        );
     }
 
     #[test]
@@ -636,10 +646,17 @@ mod tests {
         assert!(wire.ends_with("552 5.3.4 message too big\r\n"), "{wire}");
         assert!(messages.is_empty());
 
-        let (wire, _, _) = run(b"MAIL FROM:<a@b.c>\r\nEHLO c\r\nMAIL FROM:<a@b.c> SIZE=5000\r\n\
+        let (wire, _, _) = run(
+            b"MAIL FROM:<a@b.c>\r\nEHLO c\r\nMAIL FROM:<a@b.c> SIZE=5000\r\n\
             MAIL FROM:<a@b.c>\r\nRCPT TO:<1@example.lg.jp>\r\nRCPT TO:<2@example.lg.jp>\r\n\
-            RCPT TO:<3@example.lg.jp>\r\nVRFY root\r\n");
-        assert_eq!(codes(&wire), ["220", "503", "250", "552", "250", "250", "250", "452", "502"]);
+            RCPT TO:<3@example.lg.jp>\r\nVRFY root\r\n",
+        );
+        assert_eq!(
+            codes(&wire),
+            [
+                "220", "503", "250", "552", "250", "250", "250", "452", "502"
+            ]
+        );
 
         let (wire, _, closed) = run(&[b"X".as_slice(); 3000].concat());
         assert!(wire.ends_with("500 5.5.2 line too long\r\n") && closed);
@@ -688,6 +705,9 @@ mod tests {
         }
         let m = got.expect("message");
         assert_eq!(m.len(), 200_002);
-        assert!(s.input.len() < 80_000, "the buffer does not hold the whole line");
+        assert!(
+            s.input.len() < 80_000,
+            "the buffer does not hold the whole line"
+        );
     }
 }

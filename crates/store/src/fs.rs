@@ -42,7 +42,10 @@ impl FsStore {
     /// short; it was never acknowledged, so it is dropped.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
         let root = root.into();
-        for dir in [root.join("quarantine/objects"), root.join("quarantine/entries")] {
+        for dir in [
+            root.join("quarantine/objects"),
+            root.join("quarantine/entries"),
+        ] {
             fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
         }
         let path = root.join("audit.jsonl");
@@ -163,7 +166,10 @@ impl Store for FsStore {
         let mut line = chain_line(&audit.last_hash, record);
         let hash = line_hash(&line);
         line.push(b'\n');
-        audit.file.write_all(&line).map_err(io("appending to", &path))?;
+        audit
+            .file
+            .write_all(&line)
+            .map_err(io("appending to", &path))?;
         audit.file.sync_data().map_err(io("syncing", &path))?;
         audit.last_hash = hash;
         Ok(())
@@ -214,7 +220,8 @@ fn last_line_hash(file: &mut File, path: &Path) -> Result<String, StoreError> {
     let mut window = 64 * 1024u64;
     loop {
         let start = len.saturating_sub(window);
-        file.seek(SeekFrom::Start(start)).map_err(io("seeking", path))?;
+        file.seek(SeekFrom::Start(start))
+            .map_err(io("seeking", path))?;
         let mut tail = Vec::new();
         file.read_to_end(&mut tail).map_err(io("reading", path))?;
         let complete = match tail.iter().rposition(|&b| b == b'\n') {

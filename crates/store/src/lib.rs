@@ -49,11 +49,7 @@ pub enum StoreError {
 /// Quarantine and audit, as the relay needs them.
 pub trait Store: Send + Sync {
     /// Keeps `original` with its entry; durable when this returns.
-    fn quarantine(
-        &self,
-        original: &[u8],
-        entry: QuarantineEntry,
-    ) -> Result<EntryId, StoreError>;
+    fn quarantine(&self, original: &[u8], entry: QuarantineEntry) -> Result<EntryId, StoreError>;
 
     /// Every entry, oldest first.
     fn list(&self) -> Result<Vec<(EntryId, QuarantineEntry)>, StoreError>;

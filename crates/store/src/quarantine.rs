@@ -27,7 +27,8 @@ impl EntryId {
     pub fn parse(s: &str) -> Result<Self, StoreError> {
         let ok = !s.is_empty()
             && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b'-');
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b'-');
         if ok {
             Ok(Self(s.to_owned()))
         } else {

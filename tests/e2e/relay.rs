@@ -1,0 +1,308 @@
+//! `mugai serve` between swaks (or an Internet-side Postfix) and a real
+//! LGWAN-side Postfix that delivers into maildirs.
+
+use std::path::PathBuf;
+
+use mugai_e2e::peers::{Mugai, Postfix, free_port, raw_smtp, swaks};
+use mugai_e2e::{mugai, sample};
+
+fn config(next_hop: u16, extra: &str) -> String {
+    format!(
+        r#"
+hostname = "mugai.test"
+store = "{{store}}"
+{extra}
+
+[[listener]]
+name = "inbound"
+listen = "127.0.0.1:0"
+direction = "inbound"
+recipient_domains = ["example.lg.jp"]
+next_hop = "127.0.0.1:{next_hop}"
+tls = {{ self_signed = true }}
+"#
+    )
+}
+
+/// A sample message, decoded from its container if it has one, LF line ends.
+fn message(rel: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let status = mugai()
+        .args(["sample", "decode", "--out"])
+        .arg(dir.path())
+        .arg(sample(rel))
+        .status()
+        .expect("mugai sample decode");
+    assert!(status.success());
+    let name = rel
+        .rsplit('/')
+        .next()
+        .expect("name")
+        .trim_end_matches(".in.zip");
+    let path = dir.path().join(name);
+    (dir, path)
+}
+
+fn lf(bytes: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(bytes)
+        .replace("\r\n", "\n")
+        .into_bytes()
+}
+
+/// The decoded text of every text part.
+fn body_text(raw: &[u8]) -> String {
+    let msg = mail_parser::MessageParser::default()
+        .parse(raw)
+        .expect("a message");
+    (0..msg.text_body_count())
+        .filter_map(|i| msg.body_text(i))
+        .collect()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn clean_mail_crosses_byte_for_byte_below_the_trace_headers() {
+    let postfix = Postfix::start();
+    let relay = Mugai::start(&config(postfix.port, ""));
+    let (_dir, eml) = message("mail/ja_iso2022jp_clean_pdf.eml");
+    let transcript = swaks(
+        relay.port(),
+        &[
+            "--from",
+            "sender@example.com",
+            "--to",
+            "clean@example.lg.jp",
+            "--data",
+            eml.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(transcript.contains("sanitized and relayed"), "{transcript}");
+    let delivered = &postfix.wait_for_mail("clean", 1)[0];
+    let original = lf(&std::fs::read(&eml).expect("sample"));
+    assert!(
+        delivered.ends_with(&original),
+        "the original follows Postfix's, mugai's and our X-Mugai headers:\n{}",
+        text(delivered)
+    );
+    let head = text(&delivered[..delivered.len() - original.len()]);
+    assert!(
+        head.contains("by mugai.test (mugai) with ESMTP id"),
+        "{head}"
+    );
+    assert!(head.contains("X-Mugai-"), "{head}");
+}
+
+#[test]
+fn attacks_are_disarmed_and_their_originals_kept() {
+    let postfix = Postfix::start();
+    let relay = Mugai::start(&config(postfix.port, ""));
+    let mut originals = Vec::new();
+    for (user, rel, gone) in [
+        ("macro", "mail/macro_docm_meeting.eml.in.zip", ".docm"),
+        ("exe", "mail/exe_in_zip_in_zip.eml.in.zip", "請求書.zip"),
+    ] {
+        let (_dir, eml) = message(rel);
+        originals.push(std::fs::read(&eml).expect("sample"));
+        let to = format!("{user}@example.lg.jp");
+        let transcript = swaks(
+            relay.port(),
+            &[
+                "--from",
+                "attacker@example.com",
+                "--to",
+                &to,
+                "--data",
+                eml.to_str().expect("utf-8"),
+            ],
+        );
+        assert!(
+            transcript.contains("<-  250 2.0.0") && transcript.contains("sanitized and relayed"),
+            "{transcript}"
+        );
+        let delivered = text(&postfix.wait_for_mail(user, 1)[0]);
+        assert!(delivered.contains("X-Mugai-Actions: "), "{delivered}");
+        let notice = body_text(delivered.as_bytes());
+        assert!(notice.contains("削除"), "a notice in Japanese: {notice}");
+        let attachments: Vec<_> = delivered
+            .lines()
+            .filter(|l| l.contains("filename") && l.contains(gone))
+            .collect();
+        assert!(attachments.is_empty(), "{gone} is gone: {attachments:?}");
+    }
+    let list = relay.command(&["quarantine", "list"]);
+    let listing = text(&list.stdout);
+    assert_eq!(
+        listing.lines().count(),
+        3,
+        "header and two originals:\n{listing}"
+    );
+    assert!(listing.contains("先日の会議の資料です"), "{listing}");
+
+    // The original can be looked at, and is exactly what arrived.
+    let id = listing
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().next())
+        .expect("id");
+    let raw = relay.command(&["quarantine", "show", id, "--raw"]);
+    // swaks ends DATA with one more CRLF than the file has.
+    let (got, sent) = (text(&lf(&raw.stdout)), text(&lf(&originals[0])));
+    assert!(got.trim_end() == sent.trim_end(), "the quarantined original differs");
+
+    let verify = relay.command(&["audit", "verify"]);
+    assert!(
+        text(&verify.stdout).contains("chain intact, 2 records"),
+        "{}",
+        text(&verify.stdout)
+    );
+}
+
+#[test]
+fn a_policy_reject_is_a_550_and_nothing_is_delivered() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, "[inbound.actions]\nexecutable = \"reject\"\n").expect("policy");
+    let postfix = Postfix::start();
+    let relay = Mugai::start(&config(
+        postfix.port,
+        &format!("policy = \"{}\"", policy.display()),
+    ));
+    let (_dir, eml) = message("mail/exe_in_zip_in_zip.eml.in.zip");
+    let transcript = swaks(
+        relay.port(),
+        &[
+            "--from",
+            "a@example.com",
+            "--to",
+            "rejected@example.lg.jp",
+            "--data",
+            eml.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(
+        transcript.contains("<** 550 5.7.1 rejected by policy"),
+        "{transcript}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(postfix.mailbox("rejected").is_empty());
+    let log = std::fs::read_to_string(relay.store().join("audit.jsonl")).expect("audit");
+    assert!(log.contains("\"verdict\":\"reject\""), "{log}");
+}
+
+#[test]
+fn next_hop_down_is_a_451_and_the_client_keeps_the_mail() {
+    let relay = Mugai::start(&config(free_port(), ""));
+    let transcript = swaks(
+        relay.port(),
+        &["--from", "a@example.com", "--to", "u@example.lg.jp"],
+    );
+    assert!(
+        transcript.contains("<** 451 4.4.2 next hop unavailable"),
+        "{transcript}"
+    );
+    assert!(!transcript.contains("<-  250 2.0.0"), "{transcript}");
+}
+
+#[test]
+fn never_an_open_relay() {
+    let postfix = Postfix::start();
+    let relay = Mugai::start(&config(postfix.port, ""));
+    let transcript = swaks(
+        relay.port(),
+        &[
+            "--from",
+            "a@example.com",
+            "--to",
+            "victim@elsewhere.example",
+        ],
+    );
+    assert!(
+        transcript.contains("<** 554 5.7.1 relay access denied"),
+        "{transcript}"
+    );
+
+    let closed = Mugai::start(&format!(
+        "{}client_networks = [\"10.0.0.0/8\"]\n",
+        config(postfix.port, "")
+    ));
+    let transcript = raw_smtp(closed.port(), b"EHLO x\r\n");
+    assert!(
+        transcript.starts_with("554 5.7.1 access denied"),
+        "{transcript}"
+    );
+}
+
+#[test]
+fn bare_lf_smuggling_is_refused_and_nothing_is_delivered() {
+    let postfix = Postfix::start();
+    let relay = Mugai::start(&config(postfix.port, ""));
+    let transcript = raw_smtp(
+        relay.port(),
+        b"EHLO attacker\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<victim@example.lg.jp>\r\nDATA\r\n\
+          Subject: harmless\r\n\r\nhello\n.\nMAIL FROM:<ceo@example.lg.jp>\r\n\
+          RCPT TO:<smuggled@example.lg.jp>\r\nDATA\r\nSubject: smuggled\r\n\r\nwire the money\r\n.\r\nQUIT\r\n",
+    );
+    assert!(
+        transcript.contains("521 5.5.2 bare <LF> received"),
+        "{transcript}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(postfix.mailbox("victim").is_empty() && postfix.mailbox("smuggled").is_empty());
+}
+
+#[test]
+fn starttls_with_a_real_handshake() {
+    let postfix = Postfix::start();
+    let relay = Mugai::start(&config(postfix.port, ""));
+    let transcript = swaks(
+        relay.port(),
+        &[
+            "--tls",
+            "--from",
+            "a@example.com",
+            "--to",
+            "tls@example.lg.jp",
+        ],
+    );
+    assert!(transcript.contains("TLS started"), "{transcript}");
+    let delivered = text(&postfix.wait_for_mail("tls", 1)[0]);
+    assert!(delivered.contains("(mugai) with ESMTPS"), "{delivered}");
+}
+
+#[test]
+fn postfix_in_front_and_behind() {
+    let lgwan = Postfix::start();
+    let relay = Mugai::start(&config(lgwan.port, ""));
+    let internet = Postfix::start_relaying_to(relay.port());
+    let (_dir, eml) = message("mail/exe_in_zip_in_zip.eml.in.zip");
+    for user in ["one", "two"] {
+        let to = format!("{user}@example.lg.jp");
+        let transcript = swaks(
+            internet.port,
+            &[
+                "--from",
+                "a@example.com",
+                "--to",
+                &to,
+                "--data",
+                eml.to_str().expect("utf-8"),
+            ],
+        );
+        assert!(
+            transcript.contains("<-  250 2.0.0 Ok: queued"),
+            "{transcript}"
+        );
+    }
+    for user in ["one", "two"] {
+        let delivered = lgwan.wait_for_mail(user, 1);
+        let notice = body_text(&delivered[0]);
+        assert!(
+            notice.contains("setup.exe") && notice.contains("削除"),
+            "{notice}\n{}",
+            internet.log()
+        );
+    }
+}
