@@ -150,7 +150,10 @@ fn attacks_are_disarmed_and_their_originals_kept() {
     let raw = relay.command(&["quarantine", "show", id, "--raw"]);
     // swaks ends DATA with one more CRLF than the file has.
     let (got, sent) = (text(&lf(&raw.stdout)), text(&lf(&originals[0])));
-    assert!(got.trim_end() == sent.trim_end(), "the quarantined original differs");
+    assert!(
+        got.trim_end() == sent.trim_end(),
+        "the quarantined original differs"
+    );
 
     let verify = relay.command(&["audit", "verify"]);
     assert!(

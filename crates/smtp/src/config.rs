@@ -381,4 +381,12 @@ mod tests {
         assert!(err.to_string().contains("open relay"), "{err}");
         assert!(Config::from_toml("listeners = []").is_err(), "unknown key");
     }
+
+    #[test]
+    fn the_shipped_example_parses() {
+        let c = Config::from_toml(include_str!("../../../docs/relay.example.toml"))
+            .expect("docs/relay.example.toml");
+        assert_eq!(c.listeners.len(), 2);
+        assert_eq!(c.listeners[1].direction, Direction::Outbound);
+    }
 }
