@@ -35,5 +35,14 @@ printf 'invoice.pdf.exe' > corpus/names/double
 printf 'report.pdf      .exe' > corpus/names/padded
 printf 'photo_\xe2\x80\xaegpj.exe' > corpus/names/rtlo
 printf '\xe4\xbc\x9a\xe8\xad\xb0\xe8\xb3\x87\xe6\x96\x99.pdf' > corpus/names/japanese
+# SMTP sessions: a control byte (chunking, answers), then a whole transaction.
+mkdir -p corpus/smtp
+for f in "$D"/ja_*.eml "$D"/ascii_minimal.eml; do
+  { printf '\x05EHLO fuzz\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<u@example.lg.jp>\r\nDATA\r\n'
+    sed -e 's/\r$//' -e 's/^\./../' -e 's/$/\r/' "$f"
+    printf '.\r\nQUIT\r\n'; } > "corpus/smtp/$(basename "$f").smtp"
+done
+printf '\x01EHLO x\r\nSTARTTLS\r\nMAIL FROM:<a@b>\r\n' > corpus/smtp/starttls
+printf '\x09EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<v@example.lg.jp>\r\nDATA\r\nx\n.\nMAIL FROM:<e@x>\r\n' > corpus/smtp/bare_lf
 rm -rf "$D"
 for t in corpus/*/; do echo "$(basename "$t"): $(ls "$t" | wc -l) seeds"; done

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use mugai_e2e::peers::{Mugai, Postfix, free_port, raw_smtp, swaks};
+use mugai_e2e::peers::{Mugai, Postfix, free_port, raw_smtp, scrape, swaks};
 use mugai_e2e::{mugai, sample};
 
 fn config(next_hop: u16, extra: &str) -> String {
@@ -98,7 +98,7 @@ fn clean_mail_crosses_byte_for_byte_below_the_trace_headers() {
 #[test]
 fn attacks_are_disarmed_and_their_originals_kept() {
     let postfix = Postfix::start();
-    let relay = Mugai::start(&config(postfix.port, ""));
+    let relay = Mugai::start(&config(postfix.port, "metrics_listen = \"127.0.0.1:0\""));
     let mut originals = Vec::new();
     for (user, rel, gone) in [
         ("macro", "mail/macro_docm_meeting.eml.in.zip", ".docm"),
@@ -153,6 +153,16 @@ fn attacks_are_disarmed_and_their_originals_kept() {
     assert!(
         got.trim_end() == sent.trim_end(),
         "the quarantined original differs"
+    );
+
+    let metrics = scrape(relay.metrics_port.expect("metrics port"));
+    assert!(
+        metrics.contains("mugai_messages_total{listener=\"inbound\",verdict=\"deliver\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("mugai_message_seconds_count{listener=\"inbound\"} 2"),
+        "{metrics}"
     );
 
     let verify = relay.command(&["audit", "verify"]);

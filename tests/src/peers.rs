@@ -209,6 +209,8 @@ pub struct Mugai {
     config: PathBuf,
     /// Port of each listener, in configuration order.
     pub ports: Vec<u16>,
+    /// Port of the metrics endpoint, when configured.
+    pub metrics_port: Option<u16>,
 }
 
 impl Mugai {
@@ -237,6 +239,7 @@ impl Mugai {
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let mut ports = Vec::new();
+        let mut metrics_port = None;
         while ports.len() < listeners {
             let line = match lines.next() {
                 Some(Ok(l)) => l,
@@ -245,6 +248,12 @@ impl Mugai {
                     panic!("mugai serve stopped before listening: {log:?}");
                 }
             };
+            if let Some(addr) = line
+                .strip_prefix("mugai: metrics on http://")
+                .and_then(|rest| rest.strip_suffix("/metrics"))
+            {
+                metrics_port = addr.rsplit(':').next().and_then(|p| p.parse().ok());
+            }
             if let Some(port) = line
                 .split(" listening on ")
                 .nth(1)
@@ -260,6 +269,7 @@ impl Mugai {
             dir,
             config: path,
             ports,
+            metrics_port,
         }
     }
 
@@ -309,6 +319,16 @@ pub fn swaks(port: u16, args: &[&str]) -> String {
         .output()
         .expect("swaks is installed (.ci/run installs it)");
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// `GET /metrics` from 127.0.0.1:`port`: the body.
+pub fn scrape(port: u16) -> String {
+    let response = raw_smtp(port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    response
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// A plain SMTP conversation over TCP: sends `input` at once and returns

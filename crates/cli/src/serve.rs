@@ -41,6 +41,9 @@ pub(crate) fn serve(config_path: Option<&Path>, check_only: bool, json_logs: boo
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     runtime.block_on(async {
         let gateway = Gateway::bind(&config).await?;
+        if let Some(addr) = gateway.metrics_addr() {
+            println!("mugai: metrics on http://{addr}/metrics");
+        }
         for (listener, addr) in config.listeners.iter().zip(gateway.local_addrs()) {
             let to = match &listener.next_hop {
                 Some(hop) => format!("next hop {hop}"),

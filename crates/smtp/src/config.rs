@@ -12,6 +12,7 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::metrics::Metrics;
 use crate::relay::{Delivery, Relay, RelaySettings};
 use crate::server::{Server, ServerConfig};
 use crate::session::SessionConfig;
@@ -34,6 +35,9 @@ pub struct Config {
     /// Engine runs at once across all listeners (default: one per core).
     #[serde(default)]
     pub engine_slots: Option<usize>,
+    /// Where to answer Prometheus scrapes (`GET /metrics`); off when absent.
+    #[serde(default)]
+    pub metrics_listen: Option<SocketAddr>,
     /// One per segment crossing.
     #[serde(default = "default_listeners", rename = "listener")]
     pub listeners: Vec<ListenerConfig>,
@@ -164,6 +168,7 @@ impl Default for Config {
             store: default_store(),
             policy: None,
             engine_slots: None,
+            metrics_listen: None,
             listeners: default_listeners(),
         }
     }
@@ -263,6 +268,8 @@ fn file_error(path: &Path, e: impl std::fmt::Display) -> ConfigError {
 /// Every listener bound and ready to serve.
 pub struct Gateway {
     servers: Vec<(TcpListener, Server<Relay>)>,
+    metrics: Arc<Metrics>,
+    metrics_listener: Option<TcpListener>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -284,6 +291,7 @@ impl Gateway {
         let slots = config
             .engine_slots
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let metrics = Arc::new(Metrics::default());
         let mut servers = Vec::new();
         for l in &config.listeners {
             let tls = match &l.tls {
@@ -334,13 +342,31 @@ impl Gateway {
                 },
                 engine.clone(),
                 Arc::clone(&store),
+                Arc::clone(&metrics),
             );
             let listener = TcpListener::bind(l.listen).await.map_err(|e| {
                 ConfigError::Invalid(format!("listener {}: binding {}: {e}", l.name, l.listen))
             })?;
             servers.push((listener, Server::new(server_config, Arc::new(relay))));
         }
-        Ok(Self { servers })
+        let metrics_listener = match config.metrics_listen {
+            Some(addr) => Some(TcpListener::bind(addr).await.map_err(|e| {
+                ConfigError::Invalid(format!("metrics_listen: binding {addr}: {e}"))
+            })?),
+            None => None,
+        };
+        Ok(Self {
+            servers,
+            metrics,
+            metrics_listener,
+        })
+    }
+
+    /// Where the metrics endpoint listens, if configured.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// The bound addresses, in configuration order (port 0 resolved).
@@ -354,6 +380,13 @@ impl Gateway {
     /// Serves until `shutdown` is cancelled and every session has ended.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut tasks = tokio::task::JoinSet::new();
+        if let Some(listener) = self.metrics_listener {
+            tasks.spawn(crate::metrics::serve(
+                listener,
+                self.metrics,
+                shutdown.clone(),
+            ));
+        }
         for (listener, server) in self.servers {
             tasks.spawn(server.serve(listener, shutdown.clone()));
         }

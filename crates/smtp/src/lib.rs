@@ -8,6 +8,7 @@
 
 mod client;
 mod config;
+mod metrics;
 mod relay;
 mod reply;
 mod server;
@@ -17,6 +18,7 @@ mod tls;
 
 pub use client::{Capabilities, Client, ClientError};
 pub use config::{Config, ConfigError, Gateway, ListenerConfig, TlsConfig};
+pub use metrics::Metrics;
 pub use relay::{Delivery, Relay, RelayConnection, RelaySettings};
 pub use reply::Reply;
 pub use server::{Connection, Handler, Server, ServerConfig};

@@ -18,6 +18,7 @@ use tokio::sync::Semaphore;
 
 use crate::Reply;
 use crate::client::{Client, ClientError};
+use crate::metrics::Metrics;
 use crate::server::{Connection, Handler};
 use crate::session::{MailFrom, Peer};
 use crate::time::{now_ms, rfc5322};
@@ -55,6 +56,7 @@ struct Inner {
     engine_slots: Semaphore,
     /// More Received headers than this is a mail loop.
     max_hops: usize,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Relay {
@@ -85,7 +87,12 @@ pub struct RelaySettings {
 
 impl Relay {
     /// A relay for one listener.
-    pub fn new(settings: RelaySettings, engine: Engine, store: Arc<dyn Store>) -> Self {
+    pub fn new(
+        settings: RelaySettings,
+        engine: Engine,
+        store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 listener: settings.listener,
@@ -96,8 +103,15 @@ impl Relay {
                 delivery: settings.delivery,
                 engine_slots: Semaphore::new(settings.engine_slots.max(1)),
                 max_hops: settings.max_hops,
+                metrics,
             }),
         }
+    }
+}
+
+impl Relay {
+    fn listener_label(&self) -> String {
+        format!("listener=\"{}\"", self.inner.listener)
     }
 }
 
@@ -105,6 +119,9 @@ impl Handler for Relay {
     type Connection = RelayConnection;
 
     fn connect(&self, peer: SocketAddr) -> RelayConnection {
+        let metrics = &self.inner.metrics;
+        metrics.add("mugai_connections_total", self.listener_label(), 1);
+        metrics.session_opened();
         RelayConnection {
             relay: Arc::clone(&self.inner),
             peer,
@@ -345,6 +362,26 @@ impl RelayConnection {
             self.reset_next_hop().await;
         }
         record.reply = Some(reply.to_string());
+        let metrics = &self.relay.metrics;
+        let listener = &self.relay.listener;
+        let verdict = record
+            .verdict
+            .map_or("none".to_owned(), |v| format!("{v:?}").to_lowercase());
+        metrics.add(
+            "mugai_messages_total",
+            format!("listener=\"{listener}\",verdict=\"{verdict}\""),
+            1,
+        );
+        metrics.add(
+            "mugai_replies_total",
+            format!("listener=\"{listener}\",class=\"{}xx\"", reply.code / 100),
+            1,
+        );
+        metrics.add(
+            "mugai_received_bytes_total",
+            format!("listener=\"{listener}\""),
+            record.size.unwrap_or(0),
+        );
         tracing::info!(
             listener = %self.relay.listener,
             client = %self.peer,
@@ -434,7 +471,12 @@ impl Connection for RelayConnection {
     }
 
     async fn message(&mut self, peer: &Peer, data: Vec<u8>) -> Reply {
-        self.process(peer, data).await
+        let started = std::time::Instant::now();
+        let reply = self.process(peer, data).await;
+        self.relay
+            .metrics
+            .observe(&self.relay.listener, started.elapsed());
+        reply
     }
 
     async fn reset(&mut self) {
@@ -444,6 +486,7 @@ impl Connection for RelayConnection {
     }
 
     async fn close(self) {
+        self.relay.metrics.session_closed();
         if let Some(client) = self.next_hop {
             client.quit().await;
         }
