@@ -1,0 +1,90 @@
+//! The gateway in-process: directory delivery, loop refusal, shutdown.
+
+use std::time::Duration;
+
+use mugai_smtp::{Client, Config, Gateway, MailFrom};
+use tokio::io::AsyncReadExt;
+use tokio_util::sync::CancellationToken;
+
+fn config(store: &std::path::Path) -> Config {
+    Config::from_toml(&format!(
+        r#"
+store = "{}"
+[[listener]]
+name = "inbound"
+listen = "127.0.0.1:0"
+direction = "inbound"
+recipient_domains = ["example.lg.jp"]
+"#,
+        store.display()
+    ))
+    .expect("config")
+}
+
+fn from() -> MailFrom {
+    MailFrom {
+        address: "a@example.com".into(),
+        body_8bit: false,
+        smtputf8: false,
+        size: 0,
+    }
+}
+
+async fn send(addr: &str, message: &[u8]) -> mugai_smtp::Reply {
+    let mut c = Client::connect(addr, "test", Duration::from_secs(10))
+        .await
+        .expect("connect");
+    assert!(c.mail(&from()).await.expect("mail").is_positive());
+    assert!(c.rcpt("u@example.lg.jp").await.expect("rcpt").is_positive());
+    let reply = c.data(message).await.expect("data");
+    c.quit().await;
+    reply
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn directory_delivery_loops_and_shutdown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gateway = Gateway::bind(&config(dir.path())).await.expect("bind");
+    let addr = gateway.local_addrs()[0].to_string();
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(gateway.run(shutdown.clone()));
+
+    let reply = send(&addr, b"Subject: hi\r\n\r\nhello\r\n").await;
+    assert!(reply.is_positive(), "{reply}");
+    let delivered: Vec<_> = std::fs::read_dir(dir.path().join("delivered/inbound"))
+        .expect("delivery directory")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    let eml = delivered
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "eml"))
+        .expect("an .eml");
+    let text = String::from_utf8(std::fs::read(eml).expect("read")).expect("utf-8");
+    assert!(
+        text.starts_with("Received: from test ([127.0.0.1])"),
+        "{text}"
+    );
+    assert!(text.ends_with("Subject: hi\r\n\r\nhello\r\n"), "{text}");
+
+    let looping =
+        "Received: from x by y; Mon, 1 Jan 2026 00:00:00 +0000\r\n".repeat(50) + "\r\nloop\r\n";
+    let reply = send(&addr, looping.as_bytes()).await;
+    assert_eq!(reply.code, 554, "{reply}");
+
+    // An idle session hears 421 when the gateway stops, and the gateway ends.
+    let mut idle = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let mut greeting = [0u8; 256];
+    let n = idle.read(&mut greeting).await.expect("greeting");
+    assert!(greeting[..n].starts_with(b"220 "));
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("stops within the grace period")
+        .expect("no panic");
+    let mut rest = Vec::new();
+    idle.read_to_end(&mut rest).await.expect("read");
+    assert_eq!(rest, b"421 4.3.2 shutting down, try again later\r\n");
+}
