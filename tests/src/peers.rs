@@ -226,16 +226,40 @@ impl Mugai {
             config.replace("{store}", &store.display().to_string()),
         )
         .expect("config");
+        let listeners = config.matches("[[listener]]").count().max(1);
+        let (child, ports, metrics_port) = Self::spawn(dir.path(), &path, listeners);
+        Self {
+            child,
+            dir,
+            config: path,
+            ports,
+            metrics_port,
+        }
+    }
+
+    /// Starts it again on the same configuration and store, as after a crash.
+    pub fn restart(&mut self) {
+        self.kill();
+        let (child, ports, metrics_port) =
+            Self::spawn(self.dir.path(), &self.config, self.ports.len());
+        self.child = child;
+        self.ports = ports;
+        self.metrics_port = metrics_port;
+    }
+
+    fn spawn(dir: &Path, config: &Path, listeners: usize) -> (Child, Vec<u16>, Option<u16>) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("serve.log"))
+            .expect("log");
         let mut child = Command::new(mugai_bin())
             .args(["serve", "--config"])
-            .arg(&path)
+            .arg(config)
             .stdout(Stdio::piped())
-            .stderr(Stdio::from(
-                std::fs::File::create(dir.path().join("serve.log")).expect("log"),
-            ))
+            .stderr(Stdio::from(log))
             .spawn()
             .expect("mugai serve starts");
-        let listeners = config.matches("[[listener]]").count().max(1);
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let mut ports = Vec::new();
@@ -244,7 +268,7 @@ impl Mugai {
             let line = match lines.next() {
                 Some(Ok(l)) => l,
                 _ => {
-                    let log = std::fs::read_to_string(dir.path().join("serve.log"));
+                    let log = std::fs::read_to_string(dir.join("serve.log"));
                     panic!("mugai serve stopped before listening: {log:?}");
                 }
             };
@@ -264,13 +288,7 @@ impl Mugai {
                 ports.push(port);
             }
         }
-        Self {
-            child,
-            dir,
-            config: path,
-            ports,
-            metrics_port,
-        }
+        (child, ports, metrics_port)
     }
 
     /// The first listener's port.

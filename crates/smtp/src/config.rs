@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Metrics;
-use crate::relay::{Delivery, Relay, RelaySettings};
+use crate::relay::{Delivery, Mode, Relay, RelaySettings};
 use crate::server::{Server, ServerConfig};
 use crate::session::SessionConfig;
 
@@ -67,6 +67,21 @@ pub struct ListenerConfig {
     /// Where mail goes when there is no next hop (default `<store>/delivered/<name>`).
     #[serde(default)]
     pub deliver_dir: Option<PathBuf>,
+    /// `inline` (250 once the next hop has it) or `spool` (250 once it is on
+    /// disk; delivered with retries).
+    #[serde(default)]
+    pub mode: Mode,
+    /// Spool mode: seconds before the first retry; each later one waits twice
+    /// as long, up to an hour.
+    #[serde(default = "default_retry_base")]
+    pub retry_base_secs: u64,
+    /// Spool mode: seconds before an undeliverable message is bounced.
+    #[serde(default = "default_lifetime")]
+    pub max_queue_lifetime_secs: u64,
+    /// Spool mode: `host:port` that bounces are sent through (towards the
+    /// senders' side). Without one, bounces are kept in the quarantine.
+    #[serde(default)]
+    pub bounce_next_hop: Option<String>,
     /// STARTTLS certificate and key.
     #[serde(default)]
     pub tls: Option<TlsConfig>,
@@ -141,6 +156,12 @@ fn default_next_hop_timeout() -> u64 {
 fn default_max_hops() -> usize {
     50
 }
+fn default_retry_base() -> u64 {
+    60
+}
+fn default_lifetime() -> u64 {
+    5 * 24 * 3600
+}
 fn default_listeners() -> Vec<ListenerConfig> {
     vec![ListenerConfig {
         name: "inbound".into(),
@@ -150,6 +171,10 @@ fn default_listeners() -> Vec<ListenerConfig> {
         client_networks: loopback(),
         next_hop: None,
         deliver_dir: None,
+        mode: Mode::Inline,
+        retry_base_secs: default_retry_base(),
+        max_queue_lifetime_secs: default_lifetime(),
+        bounce_next_hop: None,
         tls: None,
         max_message_size: default_max_message_size(),
         max_recipients: default_max_recipients(),
@@ -268,6 +293,8 @@ fn file_error(path: &Path, e: impl std::fmt::Display) -> ConfigError {
 /// Every listener bound and ready to serve.
 pub struct Gateway {
     servers: Vec<(TcpListener, Server<Relay>)>,
+    /// The same relays, for their spool workers.
+    relays: Vec<Relay>,
     metrics: Arc<Metrics>,
     metrics_listener: Option<TcpListener>,
 }
@@ -293,6 +320,7 @@ impl Gateway {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
         let metrics = Arc::new(Metrics::default());
         let mut servers = Vec::new();
+        let mut relays = Vec::new();
         for l in &config.listeners {
             let tls = match &l.tls {
                 Some(t) => Some(crate::tls::server_config(t, &config.hostname)?),
@@ -339,6 +367,10 @@ impl Gateway {
                     delivery,
                     engine_slots: slots,
                     max_hops: l.max_hops,
+                    mode: l.mode,
+                    retry_base: Duration::from_secs(l.retry_base_secs.max(1)),
+                    lifetime: Duration::from_secs(l.max_queue_lifetime_secs),
+                    bounce_next_hop: l.bounce_next_hop.clone(),
                 },
                 engine.clone(),
                 Arc::clone(&store),
@@ -347,6 +379,7 @@ impl Gateway {
             let listener = TcpListener::bind(l.listen).await.map_err(|e| {
                 ConfigError::Invalid(format!("listener {}: binding {}: {e}", l.name, l.listen))
             })?;
+            relays.push(relay.clone());
             servers.push((listener, Server::new(server_config, Arc::new(relay))));
         }
         let metrics_listener = match config.metrics_listen {
@@ -357,6 +390,7 @@ impl Gateway {
         };
         Ok(Self {
             servers,
+            relays,
             metrics,
             metrics_listener,
         })
@@ -389,6 +423,10 @@ impl Gateway {
         }
         for (listener, server) in self.servers {
             tasks.spawn(server.serve(listener, shutdown.clone()));
+        }
+        for relay in self.relays {
+            let shutdown = shutdown.clone();
+            tasks.spawn(async move { relay.run_spool(shutdown).await });
         }
         while tasks.join_next().await.is_some() {}
     }

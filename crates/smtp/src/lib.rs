@@ -13,13 +13,14 @@ mod relay;
 mod reply;
 mod server;
 mod session;
+mod spool;
 mod time;
 mod tls;
 
 pub use client::{Capabilities, Client, ClientError};
 pub use config::{Config, ConfigError, Gateway, ListenerConfig, TlsConfig};
 pub use metrics::Metrics;
-pub use relay::{Delivery, Relay, RelayConnection, RelaySettings};
+pub use relay::{Delivery, Mode, Relay, RelayConnection, RelaySettings};
 pub use reply::Reply;
 pub use server::{Connection, Handler, Server, ServerConfig};
 pub use session::{Event, MailFrom, Peer, Session, SessionConfig};

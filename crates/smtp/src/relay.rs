@@ -1,11 +1,14 @@
-//! The relay: sanitize each message in-line and pass it on.
+//! The relay: sanitize each message and pass it on, in one of two modes.
 //!
-//! The client's MAIL and RCPT go to the next hop as they arrive, so each
+//! **In-line**: the client's MAIL and RCPT go to the next hop as they arrive, so each
 //! recipient gets the next hop's own answer. At the end of DATA the engine
 //! decides; a delivered message goes to the next hop within the same
 //! transaction, and the client hears 250 only once the next hop said 250 or
 //! the original is durably in the quarantine. Anything else is 4xx or 5xx:
 //! the client still owns the message, nothing is lost.
+//!
+//! **Spool**: the message is fsynced to the spool and answered 250; the
+//! spool worker (`spool.rs`) sanitizes and delivers it, with retries.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,7 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mugai_core::{Direction, Engine, Envelope, Outcome, PartAction, Verdict};
-use mugai_store::{AuditRecord, EntryId, QuarantineEntry, Store};
+use mugai_store::{AuditRecord, EntryId, QuarantineEntry, SpoolEntry, Store};
+use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use crate::Reply;
@@ -38,25 +42,46 @@ pub enum Delivery {
     Directory(PathBuf),
 }
 
+/// When the client hears 250.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// After the next hop accepted the sanitized message.
+    #[default]
+    Inline,
+    /// After the message is on disk in the spool.
+    Spool,
+}
+
 /// The relay handler of one listener. Cheap to clone.
 #[derive(Clone)]
 pub struct Relay {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    listener: String,
-    direction: Direction,
-    hostname: String,
-    engine: Engine,
-    store: Arc<dyn Store>,
-    delivery: Delivery,
+pub(crate) struct Inner {
+    pub(crate) listener: String,
+    pub(crate) direction: Direction,
+    pub(crate) hostname: String,
+    pub(crate) engine: Engine,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) delivery: Delivery,
+    pub(crate) mode: Mode,
+    /// Spool mode: first retry after this; each later one waits twice as long.
+    pub(crate) retry_base: Duration,
+    /// Spool mode: give up (and bounce) after this long.
+    pub(crate) lifetime: Duration,
+    /// Spool mode: where bounces go (`host:port`); none keeps them in the
+    /// quarantine instead.
+    pub(crate) bounce_next_hop: Option<String>,
+    /// Wakes the spool worker when a message was spooled.
+    pub(crate) wake: tokio::sync::Notify,
     /// Bounds the engine runs on the blocking pool, so a flood of large
     /// messages queues here rather than starving everything else.
     engine_slots: Semaphore,
     /// More Received headers than this is a mail loop.
     max_hops: usize,
-    metrics: Arc<Metrics>,
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Relay {
@@ -83,6 +108,14 @@ pub struct RelaySettings {
     pub engine_slots: usize,
     /// Received headers before a message counts as looping.
     pub max_hops: usize,
+    /// In-line or spool.
+    pub mode: Mode,
+    /// Spool mode: the first retry delay.
+    pub retry_base: Duration,
+    /// Spool mode: how long to keep trying.
+    pub lifetime: Duration,
+    /// Spool mode: where bounces go.
+    pub bounce_next_hop: Option<String>,
 }
 
 impl Relay {
@@ -103,6 +136,11 @@ impl Relay {
                 delivery: settings.delivery,
                 engine_slots: Semaphore::new(settings.engine_slots.max(1)),
                 max_hops: settings.max_hops,
+                mode: settings.mode,
+                retry_base: settings.retry_base,
+                lifetime: settings.lifetime,
+                bounce_next_hop: settings.bounce_next_hop,
+                wake: tokio::sync::Notify::new(),
                 metrics,
             }),
         }
@@ -110,6 +148,14 @@ impl Relay {
 }
 
 impl Relay {
+    /// Spool mode: the worker that delivers what this relay spooled. Runs
+    /// until `shutdown`; in-line relays have nothing to do.
+    pub async fn run_spool(&self, shutdown: tokio_util::sync::CancellationToken) {
+        if self.inner.mode == Mode::Spool {
+            crate::spool::run(Arc::clone(&self.inner), shutdown).await;
+        }
+    }
+
     fn listener_label(&self) -> String {
         format!("listener=\"{}\"", self.inner.listener)
     }
@@ -142,7 +188,33 @@ pub struct RelayConnection {
     rcpt_to: Vec<String>,
 }
 
-fn next_hop_down(e: &ClientError) -> Reply {
+/// Fills in what the engine found.
+pub(crate) fn describe(record: &mut AuditRecord, outcome: &Outcome) {
+    let report = &outcome.report;
+    record.sha256 = Some(report.message.sha256.clone());
+    record.message_id = report.message.message_id.clone();
+    record.verdict = Some(outcome.verdict);
+    record.reason = report.reason.clone();
+    record.findings = report
+        .parts
+        .iter()
+        .filter(|p| p.action != PartAction::Keep)
+        .flat_map(|p| p.findings.iter())
+        .map(|f| format!("{}@{}", f.kind.name(), f.location))
+        .collect();
+}
+
+/// The message's sha256 prefix, as replies and file names quote it.
+pub(crate) fn short_id(record: &AuditRecord) -> String {
+    record
+        .sha256
+        .as_deref()
+        .and_then(|s| s.get(..12))
+        .unwrap_or("")
+        .to_owned()
+}
+
+pub(crate) fn next_hop_down(e: &ClientError) -> Reply {
     tracing::warn!(error = %e, "next hop failed");
     Reply::new(451, "4.4.2", "next hop unavailable, try again later")
 }
@@ -172,6 +244,11 @@ impl RelayConnection {
         }
     }
 
+    /// In-line towards a next hop: MAIL and RCPT are asked of it as they come.
+    fn proxies(&self) -> bool {
+        self.relay.mode == Mode::Inline && matches!(self.relay.delivery, Delivery::NextHop { .. })
+    }
+
     fn envelope(&self, peer: &Peer) -> Envelope {
         Envelope {
             mail_from: self
@@ -189,59 +266,38 @@ impl RelayConnection {
     async fn process(&mut self, peer: &Peer, data: Vec<u8>) -> Reply {
         let received_at_ms = now_ms();
         let envelope = self.envelope(peer);
-        let mut record = AuditRecord {
-            time_ms: received_at_ms,
-            event: "message".into(),
-            listener: Some(self.relay.listener.clone()),
-            direction: Some(self.relay.direction),
-            client_ip: Some(self.peer.ip().to_string()),
-            helo: peer.helo.clone(),
-            mail_from: Some(envelope.mail_from.clone().unwrap_or_default()),
-            rcpt_to: envelope.rcpt_to.clone(),
-            size: Some(data.len() as u64),
-            ..AuditRecord::default()
-        };
-        if count_received(&data) >= self.relay.max_hops {
+        let relay = Arc::clone(&self.relay);
+        let mut record = relay.record("message", &envelope, data.len());
+        record.time_ms = received_at_ms;
+        if count_received(&data) >= relay.max_hops {
             let reply = Reply::new(554, "5.4.6", "too many hops, mail loop");
             return self.finish(record, reply).await;
         }
-        let data = Arc::new(data);
-        let outcome = match self.run_engine(Arc::clone(&data), envelope.clone()).await {
+        // Our trace header goes on first, so that the original kept in the
+        // quarantine and the spool shows where it entered.
+        let mut traced = self.received_header(peer, &data).into_bytes();
+        traced.extend_from_slice(&data);
+        let data = Arc::new(traced);
+        if relay.mode == Mode::Spool {
+            let reply = self.spool(&data, envelope, received_at_ms).await;
+            return self.finish(record, reply).await;
+        }
+        let outcome = match relay.sanitize(Arc::clone(&data), envelope.clone()).await {
             Ok(o) => o,
             Err(reply) => return self.finish(record, reply).await,
         };
-        let report = &outcome.report;
-        record.sha256 = Some(report.message.sha256.clone());
-        record.message_id = report.message.message_id.clone();
-        record.verdict = Some(outcome.verdict);
-        record.reason = report.reason.clone();
-        record.findings = report
-            .parts
-            .iter()
-            .filter(|p| p.action != PartAction::Keep)
-            .flat_map(|p| p.findings.iter())
-            .map(|f| format!("{}@{}", f.kind.name(), f.location))
-            .collect();
-        let changed = report.parts.iter().any(|p| p.action != PartAction::Keep);
-        let keep_original = outcome.verdict == Verdict::Quarantine
-            || (outcome.verdict == Verdict::Deliver && changed);
-        if keep_original {
-            let entry = QuarantineEntry {
-                received_at_ms,
-                envelope,
-                listener: self.relay.listener.clone(),
-                sha256: String::new(),
-                size: data.len() as u64,
-                verdict: outcome.verdict,
-                report: report.clone(),
-            };
-            match self.quarantine(Arc::clone(&data), entry).await {
+        describe(&mut record, &outcome);
+        if relay.keeps_original(&outcome) {
+            match relay
+                .keep_original(&data, &envelope, &outcome, received_at_ms)
+                .await
+            {
                 Ok(id) => record.quarantine = Some(id),
                 Err(reply) => return self.finish(record, reply).await,
             }
         }
         let reply = match outcome.verdict {
-            Verdict::Deliver => return self.deliver(record, outcome, peer).await,
+            Verdict::Deliver => return self.deliver(record, outcome, envelope).await,
             Verdict::Quarantine => {
                 let id = record
                     .quarantine
@@ -255,7 +311,7 @@ impl RelayConnection {
                 "5.7.1",
                 format!(
                     "rejected by policy: {}",
-                    report.reason.as_deref().unwrap_or("content")
+                    outcome.report.reason.as_deref().unwrap_or("content")
                 ),
             ),
             Verdict::Tempfail => Reply::tempfail("sanitization failed, try again later"),
@@ -263,59 +319,63 @@ impl RelayConnection {
         self.finish(record, reply).await
     }
 
-    async fn run_engine(&self, data: Arc<Vec<u8>>, envelope: Envelope) -> Result<Outcome, Reply> {
-        let _slot = self
-            .relay
-            .engine_slots
-            .acquire()
-            .await
-            .map_err(|_| Reply::tempfail("shutting down"))?;
-        let relay = Arc::clone(&self.relay);
-        tokio::task::spawn_blocking(move || relay.engine.process(&data, &envelope))
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "engine task failed");
-                Reply::tempfail("sanitization failed, try again later")
-            })
-    }
-
-    async fn quarantine(
-        &self,
-        data: Arc<Vec<u8>>,
-        entry: QuarantineEntry,
-    ) -> Result<EntryId, Reply> {
+    async fn spool(&self, data: &Arc<Vec<u8>>, envelope: Envelope, received_at_ms: u64) -> Reply {
+        let from = self.mail.clone().unwrap_or_else(|| MailFrom {
+            address: String::new(),
+            body_8bit: false,
+            smtputf8: false,
+            size: 0,
+        });
+        let entry = SpoolEntry {
+            received_at_ms,
+            listener: self.relay.listener.clone(),
+            pending: envelope.rcpt_to.clone(),
+            envelope,
+            body_8bit: from.body_8bit,
+            smtputf8: from.smtputf8,
+            attempts: 0,
+            next_attempt_ms: 0,
+            last_error: None,
+            quarantine: None,
+        };
         let store = Arc::clone(&self.relay.store);
-        match tokio::task::spawn_blocking(move || store.quarantine(&data, entry)).await {
-            Ok(Ok(id)) => Ok(id),
+        let data = Arc::clone(data);
+        match tokio::task::spawn_blocking(move || store.spool(&data, &entry)).await {
+            Ok(Ok(id)) => {
+                self.relay.wake.notify_one();
+                Reply::new(250, "2.0.0", format!("queued as {id}"))
+            }
             Ok(Err(e)) => {
-                tracing::error!(error = %e, "quarantine failed");
-                Err(Reply::tempfail("cannot store the message, try again later"))
+                tracing::error!(error = %e, "spooling failed");
+                if e.is_disk_full() {
+                    Reply::new(452, "4.3.1", "insufficient system storage")
+                } else {
+                    Reply::tempfail("cannot store the message, try again later")
+                }
             }
             Err(e) => {
-                tracing::error!(error = %e, "quarantine task failed");
-                Err(Reply::tempfail("cannot store the message, try again later"))
+                tracing::error!(error = %e, "spool task failed");
+                Reply::tempfail("cannot store the message, try again later")
             }
         }
     }
 
-    async fn deliver(&mut self, mut record: AuditRecord, outcome: Outcome, peer: &Peer) -> Reply {
+    async fn deliver(
+        &mut self,
+        mut record: AuditRecord,
+        outcome: Outcome,
+        envelope: Envelope,
+    ) -> Reply {
         let Some(message) = outcome.message else {
             return self
                 .finish(record, Reply::tempfail("nothing to deliver"))
                 .await;
         };
-        let id = record
-            .sha256
-            .as_deref()
-            .and_then(|s| s.get(..12))
-            .unwrap_or("")
-            .to_owned();
-        let mut out = self.received_header(peer, &id).into_bytes();
-        out.extend_from_slice(&message);
+        let id = short_id(&record);
         let reply = match &self.relay.delivery {
             Delivery::NextHop { .. } => {
                 let sent = match self.next_hop().await {
-                    Ok(client) => client.data(&out).await,
+                    Ok(client) => client.data(&message).await,
                     Err(reply) => return self.finish(record, reply).await,
                 };
                 match sent {
@@ -337,19 +397,16 @@ impl RelayConnection {
                 }
             }
             Delivery::Directory(dir) => {
-                let dir = dir.clone();
-                let envelope = self.envelope(peer);
-                let name = format!("{}-{id}", record.time_ms);
-                match tokio::task::spawn_blocking(move || {
-                    write_to_dir(&dir, &name, &out, &envelope)
-                })
+                match write_to_dir(
+                    dir.clone(),
+                    format!("{}-{id}", record.time_ms),
+                    message,
+                    envelope,
+                )
                 .await
                 {
-                    Ok(Ok(())) => Reply::new(250, "2.0.0", format!("{id} sanitized and stored")),
-                    failed => {
-                        tracing::error!(?failed, "directory delivery failed");
-                        Reply::tempfail("cannot store the message, try again later")
-                    }
+                    Ok(()) => Reply::new(250, "2.0.0", format!("{id} sanitized and stored")),
+                    Err(reply) => reply,
                 }
             }
         };
@@ -362,26 +419,6 @@ impl RelayConnection {
             self.reset_next_hop().await;
         }
         record.reply = Some(reply.to_string());
-        let metrics = &self.relay.metrics;
-        let listener = &self.relay.listener;
-        let verdict = record
-            .verdict
-            .map_or("none".to_owned(), |v| format!("{v:?}").to_lowercase());
-        metrics.add(
-            "mugai_messages_total",
-            format!("listener=\"{listener}\",verdict=\"{verdict}\""),
-            1,
-        );
-        metrics.add(
-            "mugai_replies_total",
-            format!("listener=\"{listener}\",class=\"{}xx\"", reply.code / 100),
-            1,
-        );
-        metrics.add(
-            "mugai_received_bytes_total",
-            format!("listener=\"{listener}\""),
-            record.size.unwrap_or(0),
-        );
         tracing::info!(
             listener = %self.relay.listener,
             client = %self.peer,
@@ -389,19 +426,14 @@ impl RelayConnection {
             reply = %reply,
             "message"
         );
-        let store = Arc::clone(&self.relay.store);
-        match tokio::task::spawn_blocking(move || store.audit(&record)).await {
-            Ok(Ok(())) => {}
-            // The message is already where it belongs; answering 4xx now
-            // would only deliver it twice. The operator has to hear of it.
-            failed => tracing::error!(?failed, "audit log write failed"),
-        }
+        self.relay.count(&record, &reply);
+        self.relay.audit(record).await;
         self.mail = None;
         self.rcpt_to.clear();
         reply
     }
 
-    fn received_header(&self, peer: &Peer, id: &str) -> String {
+    fn received_header(&self, peer: &Peer, data: &[u8]) -> String {
         let with = match (peer.esmtp, peer.tls) {
             (true, true) => "ESMTPS",
             (true, false) => "ESMTP",
@@ -416,6 +448,7 @@ impl RelayConnection {
             .filter(|c| c.is_ascii_graphic())
             .take(255)
             .collect();
+        let id = hex::encode(&Sha256::digest(data)[..6]);
         format!(
             "Received: from {helo} ([{ip}])\r\n\tby {host} (mugai) with {with} id {id};\r\n\t{date}\r\n",
             ip = self.peer.ip(),
@@ -425,9 +458,118 @@ impl RelayConnection {
     }
 }
 
+impl Inner {
+    /// An audit record with what is known before the engine runs.
+    pub(crate) fn record(&self, event: &str, envelope: &Envelope, size: usize) -> AuditRecord {
+        AuditRecord {
+            time_ms: now_ms(),
+            event: event.into(),
+            listener: Some(self.listener.clone()),
+            direction: Some(self.direction),
+            client_ip: envelope.client_ip.map(|ip| ip.to_string()),
+            helo: envelope.helo.clone(),
+            mail_from: Some(envelope.mail_from.clone().unwrap_or_default()),
+            rcpt_to: envelope.rcpt_to.clone(),
+            size: Some(size as u64),
+            ..AuditRecord::default()
+        }
+    }
+
+    /// Runs the engine on the blocking pool, at most `engine_slots` at once.
+    pub(crate) async fn sanitize(
+        self: &Arc<Self>,
+        data: Arc<Vec<u8>>,
+        envelope: Envelope,
+    ) -> Result<Outcome, Reply> {
+        let _slot = self
+            .engine_slots
+            .acquire()
+            .await
+            .map_err(|_| Reply::tempfail("shutting down"))?;
+        let inner = Arc::clone(self);
+        tokio::task::spawn_blocking(move || inner.engine.process(&data, &envelope))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "engine task failed");
+                Reply::tempfail("sanitization failed, try again later")
+            })
+    }
+
+    /// Whether the original must be kept: held, or delivered with a part removed.
+    pub(crate) fn keeps_original(&self, outcome: &Outcome) -> bool {
+        let changed = outcome
+            .report
+            .parts
+            .iter()
+            .any(|p| p.action != PartAction::Keep);
+        outcome.verdict == Verdict::Quarantine || (outcome.verdict == Verdict::Deliver && changed)
+    }
+
+    /// Puts the original in the quarantine; durable when this returns.
+    pub(crate) async fn keep_original(
+        &self,
+        data: &Arc<Vec<u8>>,
+        envelope: &Envelope,
+        outcome: &Outcome,
+        received_at_ms: u64,
+    ) -> Result<EntryId, Reply> {
+        let entry = QuarantineEntry {
+            received_at_ms,
+            envelope: envelope.clone(),
+            listener: self.listener.clone(),
+            sha256: String::new(),
+            size: data.len() as u64,
+            verdict: outcome.verdict,
+            report: outcome.report.clone(),
+        };
+        let store = Arc::clone(&self.store);
+        let data = Arc::clone(data);
+        match tokio::task::spawn_blocking(move || store.quarantine(&data, entry)).await {
+            Ok(Ok(id)) => Ok(id),
+            failed => {
+                tracing::error!(?failed, "quarantine failed");
+                Err(Reply::tempfail("cannot store the message, try again later"))
+            }
+        }
+    }
+
+    /// Counts one finished message.
+    pub(crate) fn count(&self, record: &AuditRecord, reply: &Reply) {
+        let listener = &self.listener;
+        let verdict = record
+            .verdict
+            .map_or("none".to_owned(), |v| format!("{v:?}").to_lowercase());
+        self.metrics.add(
+            "mugai_messages_total",
+            format!("listener=\"{listener}\",verdict=\"{verdict}\""),
+            1,
+        );
+        self.metrics.add(
+            "mugai_replies_total",
+            format!("listener=\"{listener}\",class=\"{}xx\"", reply.code / 100),
+            1,
+        );
+        self.metrics.add(
+            "mugai_received_bytes_total",
+            format!("listener=\"{listener}\""),
+            record.size.unwrap_or(0),
+        );
+    }
+
+    /// Appends to the audit log. A failure is logged, not returned: by now
+    /// the message is where it belongs, and refusing it would deliver it twice.
+    pub(crate) async fn audit(&self, record: AuditRecord) {
+        let store = Arc::clone(&self.store);
+        match tokio::task::spawn_blocking(move || store.audit(&record)).await {
+            Ok(Ok(())) => {}
+            failed => tracing::error!(?failed, "audit log write failed"),
+        }
+    }
+}
+
 impl Connection for RelayConnection {
     async fn mail(&mut self, _peer: &Peer, from: MailFrom) -> Reply {
-        let reply = if matches!(self.relay.delivery, Delivery::NextHop { .. }) {
+        let reply = if self.proxies() {
             match self.next_hop().await {
                 Ok(client) => match client.mail(&from).await {
                     Ok(r) => r,
@@ -449,7 +591,7 @@ impl Connection for RelayConnection {
     }
 
     async fn rcpt(&mut self, to: String) -> Reply {
-        let reply = if matches!(self.relay.delivery, Delivery::NextHop { .. }) {
+        let reply = if self.proxies() {
             match self.next_hop().await {
                 Ok(client) => match client.rcpt(&to).await {
                     Ok(r) => r,
@@ -502,12 +644,23 @@ fn count_received(data: &[u8]) -> usize {
         .count()
 }
 
-fn write_to_dir(
-    dir: &Path,
-    name: &str,
-    message: &[u8],
-    envelope: &Envelope,
-) -> std::io::Result<()> {
+/// Writes a delivered message into `dir`; durable when this returns.
+pub(crate) async fn write_to_dir(
+    dir: PathBuf,
+    name: String,
+    message: Vec<u8>,
+    envelope: Envelope,
+) -> Result<(), Reply> {
+    match tokio::task::spawn_blocking(move || write_files(&dir, &name, &message, &envelope)).await {
+        Ok(Ok(())) => Ok(()),
+        failed => {
+            tracing::error!(?failed, "directory delivery failed");
+            Err(Reply::tempfail("cannot store the message, try again later"))
+        }
+    }
+}
+
+fn write_files(dir: &Path, name: &str, message: &[u8], envelope: &Envelope) -> std::io::Result<()> {
     use std::io::Write;
     std::fs::create_dir_all(dir)?;
     let write = |path: PathBuf, bytes: &[u8]| -> std::io::Result<()> {

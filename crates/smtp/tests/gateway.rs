@@ -61,8 +61,11 @@ async fn directory_delivery_loops_and_shutdown() {
         .find(|p| p.extension().is_some_and(|e| e == "eml"))
         .expect("an .eml");
     let text = String::from_utf8(std::fs::read(eml).expect("read")).expect("utf-8");
+    assert!(text.starts_with("X-Mugai-Verdict: clean"), "{text}");
     assert!(
-        text.starts_with("Received: from test ([127.0.0.1])"),
+        text.contains(
+            "\r\nReceived: from test ([127.0.0.1])\r\n\tby mugai.localhost (mugai) with ESMTP id "
+        ),
         "{text}"
     );
     assert!(text.ends_with("Subject: hi\r\n\r\nhello\r\n"), "{text}");

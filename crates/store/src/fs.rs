@@ -3,6 +3,10 @@
 //! ```text
 //! <root>/quarantine/objects/<sha256>      originals, written once
 //! <root>/quarantine/entries/<id>.json     one per quarantine event
+//! <root>/spool/<id>.eml                  accepted, not yet delivered
+//! <root>/spool/<id>.json                  its envelope and attempts; written
+//!                                         after the .eml, so its presence
+//!                                         means the entry is whole
 //! <root>/audit.jsonl                      the chained audit log
 //! ```
 
@@ -14,7 +18,7 @@ use std::sync::Mutex;
 use sha2::{Digest, Sha256};
 
 use crate::audit::{GENESIS, chain_line, line_hash};
-use crate::{AuditRecord, EntryId, QuarantineEntry, Store, StoreError};
+use crate::{AuditRecord, EntryId, QuarantineEntry, SpoolEntry, Store, StoreError};
 
 /// Everything in one directory on a local filesystem.
 #[derive(Debug)]
@@ -45,6 +49,7 @@ impl FsStore {
         for dir in [
             root.join("quarantine/objects"),
             root.join("quarantine/entries"),
+            root.join("spool"),
         ] {
             fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
         }
@@ -56,6 +61,7 @@ impl FsStore {
             .open(&path)
             .map_err(io("opening", &path))?;
         let last_hash = last_line_hash(&mut file, &path)?;
+        sweep_spool(&root.join("spool"))?;
         sync_dir(&root)?;
         Ok(Self {
             root,
@@ -75,6 +81,10 @@ impl FsStore {
 
     fn object_path(&self, sha256: &str) -> PathBuf {
         self.root.join("quarantine/objects").join(sha256)
+    }
+
+    fn spool_path(&self, id: &EntryId, ext: &str) -> PathBuf {
+        self.root.join("spool").join(format!("{id}.{ext}"))
     }
 
     fn entry_path(&self, id: &EntryId) -> PathBuf {
@@ -158,6 +168,72 @@ impl Store for FsStore {
         sync_dir(&self.root.join("quarantine/entries"))
     }
 
+    fn spool(&self, message: &[u8], entry: &SpoolEntry) -> Result<EntryId, StoreError> {
+        let sha256 = hex::encode(Sha256::digest(message));
+        for attempt in 0..1000 {
+            let id = EntryId::new(entry.received_at_ms, &sha256, attempt);
+            let eml = self.spool_path(&id, "eml");
+            match OpenOptions::new().write(true).create_new(true).open(&eml) {
+                Ok(mut file) => {
+                    file.write_all(message).map_err(io("writing", &eml))?;
+                    file.sync_all().map_err(io("syncing", &eml))?;
+                    let json = serde_json::to_vec_pretty(entry).unwrap_or_default();
+                    write_durably(&self.spool_path(&id, "json"), &json)?;
+                    return Ok(id);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io("creating", &eml)(e)),
+            }
+        }
+        Err(StoreError::Io {
+            what: "naming a spool entry".into(),
+            source: std::io::Error::other("1000 entries for one message in one millisecond"),
+        })
+    }
+
+    fn spooled(&self) -> Result<Vec<(EntryId, SpoolEntry)>, StoreError> {
+        let mut out = Vec::new();
+        for id in self.spool_ids()? {
+            let path = self.spool_path(&id, "json");
+            let bytes = match fs::read(&path) {
+                Ok(b) => b,
+                // Delivered and removed since the listing.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io("reading", &path)(e)),
+            };
+            let entry = serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt {
+                what: format!("spool entry {}", path.display()),
+                source,
+            })?;
+            out.push((id, entry));
+        }
+        Ok(out)
+    }
+
+    fn spooled_message(&self, id: &EntryId) -> Result<Vec<u8>, StoreError> {
+        let path = self.spool_path(id, "eml");
+        fs::read(&path).map_err(io("reading", &path))
+    }
+
+    fn respool(&self, id: &EntryId, entry: &SpoolEntry) -> Result<(), StoreError> {
+        let json = serde_json::to_vec_pretty(entry).unwrap_or_default();
+        write_durably(&self.spool_path(id, "json"), &json)
+    }
+
+    fn unspool(&self, id: &EntryId) -> Result<(), StoreError> {
+        // The .json goes first: without it, the .eml is a leftover that
+        // open() sweeps, never a message delivered twice.
+        for ext in ["json", "eml"] {
+            let path = self.spool_path(id, ext);
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io("removing", &path)(e)),
+            }
+        }
+        sync_dir(&self.root.join("spool"))
+    }
+
     fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
         let path = self.audit_path();
         // A poisoned lock means another append panicked midway; the file
@@ -177,6 +253,24 @@ impl Store for FsStore {
 }
 
 impl FsStore {
+    fn spool_ids(&self) -> Result<Vec<EntryId>, StoreError> {
+        let dir = self.root.join("spool");
+        let mut ids = Vec::new();
+        for item in fs::read_dir(&dir).map_err(io("listing", &dir))? {
+            let item = item.map_err(io("listing", &dir))?;
+            let name = item.file_name();
+            if let Some(id) = name
+                .to_str()
+                .and_then(|n| n.strip_suffix(".json"))
+                .and_then(|n| EntryId::parse(n).ok())
+            {
+                ids.push(id);
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+
     fn read_entry(&self, id: &EntryId) -> Result<QuarantineEntry, StoreError> {
         let path = self.entry_path(id);
         let bytes = match fs::read(&path) {
@@ -191,6 +285,23 @@ impl FsStore {
             source,
         })
     }
+}
+
+/// Removes what a crash left half-written in the spool: a message whose
+/// entry file never appeared was never acknowledged.
+fn sweep_spool(dir: &Path) -> Result<(), StoreError> {
+    for item in fs::read_dir(dir).map_err(io("listing", dir))? {
+        let path = item.map_err(io("listing", dir))?.path();
+        let orphan = match path.extension().and_then(|e| e.to_str()) {
+            Some("tmp") => true,
+            Some("eml") => !path.with_extension("json").exists(),
+            _ => false,
+        };
+        if orphan {
+            fs::remove_file(&path).map_err(io("removing", &path))?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to `path` so that after a crash the file is either absent or
@@ -306,6 +417,41 @@ mod tests {
         assert!(matches!(store.get(&b), Err(StoreError::NotFound(_))));
         let objects = fs::read_dir(dir.path().join("quarantine/objects")).expect("objects");
         assert_eq!(objects.count(), 0, "the last entry takes its object along");
+    }
+
+    #[test]
+    fn spool_survives_reopen_and_sweeps_half_writes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spool_entry = SpoolEntry {
+            received_at_ms: 5,
+            listener: "inbound".into(),
+            envelope: Envelope::default(),
+            body_8bit: false,
+            smtputf8: false,
+            pending: vec!["b@example.lg.jp".into()],
+            attempts: 0,
+            next_attempt_ms: 0,
+            last_error: None,
+            quarantine: None,
+        };
+        let id = {
+            let store = FsStore::open(dir.path()).expect("open");
+            store.spool(b"message", &spool_entry).expect("spool")
+        };
+        // A crash between the two writes of another message.
+        fs::write(dir.path().join("spool/0000000000009-ab.eml"), b"half").expect("orphan");
+        let store = FsStore::open(dir.path()).expect("reopen");
+        let spooled = store.spooled().expect("list");
+        assert_eq!(spooled.len(), 1);
+        assert_eq!(spooled[0].0, id);
+        assert!(!dir.path().join("spool/0000000000009-ab.eml").exists());
+        let mut entry = spooled[0].1.clone();
+        entry.attempts = 3;
+        store.respool(&id, &entry).expect("respool");
+        assert_eq!(store.spooled().expect("list")[0].1.attempts, 3);
+        assert_eq!(store.spooled_message(&id).expect("bytes"), b"message");
+        store.unspool(&id).expect("unspool");
+        assert!(store.spooled().expect("list").is_empty());
     }
 
     #[test]

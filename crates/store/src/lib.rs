@@ -4,6 +4,8 @@
 //!   message that was delivered only after a part was removed, so that an
 //!   operator can look at it and release it. Objects are addressed by their
 //!   sha256; each quarantine entry adds the envelope, the verdict and the report.
+//! - The **spool** holds messages accepted in spool mode until they are
+//!   delivered, quarantined or bounced; it survives a crash.
 //! - The **audit log** is append-only JSON lines. Each record carries the sha256
 //!   of the line before it, so an edited or deleted line breaks the chain and
 //!   `verify` says where.
@@ -15,10 +17,12 @@
 mod audit;
 mod fs;
 mod quarantine;
+mod spool;
 
 pub use audit::{AuditRecord, ChainError, verify_chain};
 pub use fs::FsStore;
 pub use quarantine::{EntryId, QuarantineEntry};
+pub use spool::SpoolEntry;
 
 /// What can go wrong with the store. Every variant means "not durably done":
 /// the SMTP side answers 451 and the client keeps the message.
@@ -41,12 +45,19 @@ pub enum StoreError {
         /// The underlying error.
         source: serde_json::Error,
     },
-    /// No quarantine entry has this id.
-    #[error("no quarantine entry {0}")]
+    /// No entry has this id.
+    #[error("no entry {0}")]
     NotFound(String),
 }
 
-/// Quarantine and audit, as the relay needs them.
+impl StoreError {
+    /// The disk is full: SMTP says 452 rather than 451.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, StoreError::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull)
+    }
+}
+
+/// Quarantine, spool and audit, as the relay needs them.
 pub trait Store: Send + Sync {
     /// Keeps `original` with its entry; durable when this returns.
     fn quarantine(&self, original: &[u8], entry: QuarantineEntry) -> Result<EntryId, StoreError>;
@@ -62,4 +73,19 @@ pub trait Store: Send + Sync {
 
     /// Appends one record to the audit log; durable when this returns.
     fn audit(&self, record: &AuditRecord) -> Result<(), StoreError>;
+
+    /// Keeps a message until it is delivered; durable when this returns.
+    fn spool(&self, message: &[u8], entry: &SpoolEntry) -> Result<EntryId, StoreError>;
+
+    /// Every spooled message, oldest first.
+    fn spooled(&self) -> Result<Vec<(EntryId, SpoolEntry)>, StoreError>;
+
+    /// A spooled message's bytes.
+    fn spooled_message(&self, id: &EntryId) -> Result<Vec<u8>, StoreError>;
+
+    /// Rewrites a spool entry after an attempt; durable when this returns.
+    fn respool(&self, id: &EntryId, entry: &SpoolEntry) -> Result<(), StoreError>;
+
+    /// Forgets a spooled message: it was delivered, quarantined or bounced.
+    fn unspool(&self, id: &EntryId) -> Result<(), StoreError>;
 }
