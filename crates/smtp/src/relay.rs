@@ -279,6 +279,7 @@ impl RelayConnection {
         traced.extend_from_slice(&data);
         let data = Arc::new(traced);
         if relay.mode == Mode::Spool {
+            record.event = "queued".into();
             let reply = self.spool(&data, envelope, received_at_ms).await;
             return self.finish(record, reply).await;
         }
@@ -536,9 +537,11 @@ impl Inner {
     /// Counts one finished message.
     pub(crate) fn count(&self, record: &AuditRecord, reply: &Reply) {
         let listener = &self.listener;
+        // No verdict: refused before the engine ran ("message"), or accepted
+        // into the spool ("queued"), where the worker counts it again later.
         let verdict = record
             .verdict
-            .map_or("none".to_owned(), |v| format!("{v:?}").to_lowercase());
+            .map_or_else(|| record.event.clone(), |v| format!("{v:?}").to_lowercase());
         self.metrics.add(
             "mugai_messages_total",
             format!("listener=\"{listener}\",verdict=\"{verdict}\""),

@@ -79,8 +79,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 struct Tally {
     /// Bounced: the recipient and the reply that refused it.
     failed: Vec<(String, Reply)>,
-    /// Still to do, and why.
-    deferred: Option<String>,
+    /// The next hop's last word: why something is deferred, or its 250.
+    last_reply: Option<String>,
+    /// Recipients to try again.
     still_pending: Vec<String>,
 }
 
@@ -137,7 +138,7 @@ async fn attempt(inner: &Arc<Inner>, id: &EntryId, mut entry: SpoolEntry) {
             deliver(inner, &entry, message, short_id(&record), record.time_ms).await
         }
     };
-    record.next_hop_reply = tally.deferred.clone();
+    record.next_hop_reply = tally.last_reply.clone();
     if !tally.failed.is_empty() {
         bounce(inner, &entry, &tally.failed, &data).await;
         record.reason = Some(
@@ -152,22 +153,17 @@ async fn attempt(inner: &Arc<Inner>, id: &EntryId, mut entry: SpoolEntry) {
     if tally.still_pending.is_empty() {
         let store = Arc::clone(&inner.store);
         let done = id.clone();
-        if let Ok(Err(e)) | Err(e) = tokio::task::spawn_blocking(move || store.unspool(&done))
-            .await
-            .map_err(|e| mugai_store::StoreError::Io {
-                what: "unspool task".into(),
-                source: std::io::Error::other(e),
-            })
-        {
+        let removed = tokio::task::spawn_blocking(move || store.unspool(&done)).await;
+        if !matches!(removed, Ok(Ok(()))) {
             // It will be delivered again: a duplicate, not a loss.
-            tracing::error!(error = %e, %id, "removing a delivered message from the spool failed");
+            tracing::error!(?removed, %id, "removing a delivered message from the spool failed");
         }
         record.reply = Some("done".into());
         inner.count(&record, &Reply::new(250, "2.0.0", "done"));
         inner.audit(record).await;
     } else {
         entry.pending = tally.still_pending;
-        let why = tally.deferred.unwrap_or_else(|| "deferred".into());
+        let why = tally.last_reply.unwrap_or_else(|| "deferred".into());
         retry(inner, id, entry, record, why).await;
     }
 }
@@ -188,7 +184,7 @@ async fn deliver(
             return match write_to_dir(dir.clone(), name, message, envelope).await {
                 Ok(()) => Tally::default(),
                 Err(reply) => Tally {
-                    deferred: Some(reply.to_string()),
+                    last_reply: Some(reply.to_string()),
                     still_pending: entry.pending.clone(),
                     ..Tally::default()
                 },
@@ -197,7 +193,7 @@ async fn deliver(
         Delivery::NextHop { addr, timeout } => (addr, *timeout),
     };
     let defer_all = |why: String| Tally {
-        deferred: Some(why),
+        last_reply: Some(why),
         still_pending: entry.pending.clone(),
         ..Tally::default()
     };
@@ -231,7 +227,7 @@ async fn deliver(
             Ok(r) if r.is_positive() => accepted.push(rcpt.clone()),
             Ok(r) if r.is_permanent() => tally.failed.push((rcpt.clone(), r)),
             Ok(r) => {
-                tally.deferred = Some(r.to_string());
+                tally.last_reply = Some(r.to_string());
                 tally.still_pending.push(rcpt.clone());
             }
             Err(e) => return defer_all(e.to_string()),
@@ -243,7 +239,7 @@ async fn deliver(
     }
     match client.data(&message).await {
         Ok(r) if r.is_positive() => {
-            tally.deferred = tally.deferred.or(Some(r.to_string()));
+            tally.last_reply = tally.last_reply.or(Some(r.to_string()));
             client.quit().await;
         }
         Ok(r) if r.is_permanent() => {
@@ -253,11 +249,11 @@ async fn deliver(
             client.quit().await;
         }
         Ok(r) => {
-            tally.deferred = Some(r.to_string());
+            tally.last_reply = Some(r.to_string());
             tally.still_pending.extend(accepted);
         }
         Err(e) => {
-            tally.deferred = Some(e.to_string());
+            tally.last_reply = Some(e.to_string());
             tally.still_pending.extend(accepted);
         }
     }
