@@ -31,6 +31,8 @@ pub struct Metrics {
     counters: Mutex<BTreeMap<(&'static str, String), u64>>,
     histograms: Mutex<BTreeMap<String, Histogram>>,
     sessions: AtomicI64,
+    /// Spooled messages per listener, as the worker last counted them.
+    spooled: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Metrics {
@@ -50,6 +52,11 @@ impl Metrics {
         }
         h.sum += secs;
         h.count += 1;
+    }
+
+    pub(crate) fn set_spooled(&self, listener: &str, count: u64) {
+        let mut s = self.spooled.lock().unwrap_or_else(|p| p.into_inner());
+        s.insert(listener.to_owned(), count);
     }
 
     pub(crate) fn session_opened(&self) {
@@ -96,6 +103,18 @@ impl Metrics {
             "# HELP mugai_sessions Open SMTP sessions.\n# TYPE mugai_sessions gauge\nmugai_sessions {}",
             self.sessions.load(Ordering::Relaxed)
         );
+        let _ = writeln!(
+            out,
+            "# HELP mugai_spooled_messages Messages waiting in the spool.\n# TYPE mugai_spooled_messages gauge"
+        );
+        let spooled = self
+            .spooled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for (listener, n) in &spooled {
+            let _ = writeln!(out, "mugai_spooled_messages{{listener=\"{listener}\"}} {n}");
+        }
         let name = "mugai_message_seconds";
         let _ = writeln!(
             out,
@@ -185,7 +204,9 @@ mod tests {
             2,
         );
         m.observe("in", Duration::from_millis(3));
+        m.set_spooled("in", 7);
         let text = m.render();
+        assert!(text.contains("mugai_spooled_messages{listener=\"in\"} 7"));
         assert!(text.contains("mugai_messages_total{listener=\"in\",verdict=\"deliver\"} 2"));
         assert!(text.contains("mugai_message_seconds_bucket{listener=\"in\",le=\"0.005\"} 1"));
         assert!(text.contains("mugai_message_seconds_bucket{listener=\"in\",le=\"0.0025\"} 0"));

@@ -42,8 +42,15 @@ pub(crate) async fn run(inner: Arc<Inner>, shutdown: CancellationToken) {
                 Vec::new()
             }
         };
-        for (id, entry) in spooled {
-            if entry.listener != inner.listener || lock(&busy).contains(&id) {
+        let mine: Vec<_> = spooled
+            .into_iter()
+            .filter(|(_, e)| e.listener == inner.listener)
+            .collect();
+        inner
+            .metrics
+            .set_spooled(&inner.listener, mine.len() as u64);
+        for (id, entry) in mine {
+            if lock(&busy).contains(&id) {
                 continue;
             }
             if entry.next_attempt_ms > now {
