@@ -22,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
         recipient_domains: vec!["example.lg.jp".into()],
         starttls: control & 1 == 1,
         max_errors: 10,
+        max_junk_commands: 50,
     });
     let mut session = Session::new(config, "192.0.2.1".parse().expect("ip"));
     let piece = 1 + usize::from(control >> 2);

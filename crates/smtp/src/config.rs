@@ -337,6 +337,7 @@ impl Gateway {
                     .collect(),
                 starttls: tls.is_some(),
                 max_errors: 20,
+                max_junk_commands: 100,
             };
             let server_config = ServerConfig {
                 session: Arc::new(session),

@@ -39,6 +39,10 @@ pub struct SessionConfig {
     pub starttls: bool,
     /// Errors before the client is disconnected (Postfix `smtpd_hard_error_limit`).
     pub max_errors: usize,
+    /// NOOP, RSET, HELO/EHLO, VRFY and the like between two accepted
+    /// messages before the client is disconnected (Postfix
+    /// `smtpd_junk_command_limit`): a session kept busy without sending mail.
+    pub max_junk_commands: usize,
 }
 
 /// MAIL FROM as the handler sees it.
@@ -138,6 +142,7 @@ pub struct Session {
     pos: usize,
     events: VecDeque<Event>,
     errors: usize,
+    junk: usize,
 }
 
 impl Session {
@@ -158,6 +163,7 @@ impl Session {
             pos: 0,
             events: VecDeque::from([Event::Reply(greeting)]),
             errors: 0,
+            junk: 0,
         }
     }
 
@@ -227,7 +233,12 @@ impl Session {
                     t.recipients += 1;
                 }
             }
-            Question::Message => self.transaction = None,
+            Question::Message => {
+                self.transaction = None;
+                if reply.is_positive() {
+                    self.junk = 0;
+                }
+            }
             _ => {}
         }
         self.state = State::Command;
@@ -301,7 +312,25 @@ impl Session {
     }
 
     fn command(&mut self, line: &[u8]) {
-        let request = match Request::parse(&mut line.iter()) {
+        let request = Request::parse(&mut line.iter());
+        let junk = matches!(
+            request,
+            Ok(Request::Noop { .. }
+                | Request::Rset
+                | Request::Vrfy { .. }
+                | Request::Expn { .. }
+                | Request::Help { .. }
+                | Request::Etrn { .. }
+                | Request::Ehlo { .. }
+                | Request::Helo { .. })
+        );
+        if junk {
+            self.junk += 1;
+            if self.junk > self.config.max_junk_commands {
+                return self.fatal(Reply::new(421, "4.7.0", "too many commands, closing"));
+            }
+        }
+        let request = match request {
             Ok(r) => r,
             Err(e) => {
                 self.error(syntax_reply(&e));
@@ -554,6 +583,7 @@ mod tests {
             recipient_domains: vec!["example.lg.jp".into()],
             starttls: true,
             max_errors: 5,
+            max_junk_commands: 8,
         })
     }
 
@@ -663,6 +693,13 @@ mod tests {
 
         let (wire, _, closed) = run(b"A\r\nB\r\nC\r\nD\r\nE\r\nF\r\n");
         assert!(wire.contains("421 4.7.0") && closed, "{wire}");
+    }
+
+    #[test]
+    fn a_session_kept_busy_without_mail_is_closed() {
+        let (wire, _, closed) = run(&b"NOOP\r\n".repeat(20));
+        assert_eq!(wire.matches("250 2.0.0 OK").count(), 8, "{wire}");
+        assert!(wire.ends_with("421 4.7.0 too many commands, closing\r\n") && closed);
     }
 
     #[test]
