@@ -30,6 +30,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 pub(crate) async fn run(inner: Arc<Inner>, shutdown: CancellationToken) {
     let busy: Arc<Mutex<HashSet<EntryId>>> = Arc::default();
     let mut attempts = JoinSet::new();
+    // Attempts at once per listener: enough to hide next-hop latency; the
+    // engine itself is bounded by `engine_slots`.
     let slots = 4;
     loop {
         let now = now_ms();

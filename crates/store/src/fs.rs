@@ -201,11 +201,15 @@ impl Store for FsStore {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(io("reading", &path)(e)),
             };
-            let entry = serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt {
-                what: format!("spool entry {}", path.display()),
-                source,
-            })?;
-            out.push((id, entry));
+            match serde_json::from_slice(&bytes) {
+                Ok(entry) => out.push((id, entry)),
+                // One unreadable entry must not stall the whole queue: it is
+                // set aside, message and all, for an operator to look at.
+                Err(_) => {
+                    let aside = path.with_extension("json.corrupt");
+                    fs::rename(&path, &aside).map_err(io("setting aside", &path))?;
+                }
+            }
         }
         Ok(out)
     }
@@ -294,7 +298,10 @@ fn sweep_spool(dir: &Path) -> Result<(), StoreError> {
         let path = item.map_err(io("listing", dir))?.path();
         let orphan = match path.extension().and_then(|e| e.to_str()) {
             Some("tmp") => true,
-            Some("eml") => !path.with_extension("json").exists(),
+            Some("eml") => {
+                !path.with_extension("json").exists()
+                    && !path.with_extension("json.corrupt").exists()
+            }
             _ => false,
         };
         if orphan {
@@ -440,9 +447,23 @@ mod tests {
         };
         // A crash between the two writes of another message.
         fs::write(dir.path().join("spool/0000000000009-ab.eml"), b"half").expect("orphan");
+        // And an entry whose envelope file is damaged.
+        fs::write(dir.path().join("spool/0000000000008-cd.eml"), b"kept").expect("eml");
+        fs::write(dir.path().join("spool/0000000000008-cd.json"), b"{not json").expect("json");
         let store = FsStore::open(dir.path()).expect("reopen");
         let spooled = store.spooled().expect("list");
-        assert_eq!(spooled.len(), 1);
+        assert_eq!(spooled.len(), 1, "the damaged entry is set aside");
+        assert!(
+            dir.path()
+                .join("spool/0000000000008-cd.json.corrupt")
+                .exists()
+        );
+        drop(store);
+        let store = FsStore::open(dir.path()).expect("reopen");
+        assert!(
+            dir.path().join("spool/0000000000008-cd.eml").exists(),
+            "its message is kept"
+        );
         assert_eq!(spooled[0].0, id);
         assert!(!dir.path().join("spool/0000000000009-ab.eml").exists());
         let mut entry = spooled[0].1.clone();
