@@ -383,6 +383,7 @@ impl RelayConnection {
                     Ok(r) => {
                         record.next_hop_reply = Some(r.to_string());
                         if r.is_positive() {
+                            self.relay.remember_sent(&record).await;
                             Reply::new(250, "2.0.0", format!("{id} sanitized and relayed"))
                         } else {
                             Reply {
@@ -406,7 +407,10 @@ impl RelayConnection {
                 )
                 .await
                 {
-                    Ok(()) => Reply::new(250, "2.0.0", format!("{id} sanitized and stored")),
+                    Ok(()) => {
+                        self.relay.remember_sent(&record).await;
+                        Reply::new(250, "2.0.0", format!("{id} sanitized and stored"))
+                    }
                     Err(reply) => reply,
                 }
             }
@@ -557,6 +561,21 @@ impl Inner {
             format!("listener=\"{listener}\""),
             record.size.unwrap_or(0),
         );
+    }
+
+    /// Outbound mail that left: its Message-ID goes into the memory that
+    /// lure scoring asks whether a reply answers a real thread.
+    pub(crate) async fn remember_sent(&self, record: &AuditRecord) {
+        let Some(id) = record.message_id.clone() else {
+            return;
+        };
+        if self.direction != Direction::Outbound {
+            return;
+        }
+        let store = Arc::clone(&self.store);
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.remember_sent(&id)).await {
+            tracing::error!(error = %e, "remembering a sent Message-ID failed");
+        }
     }
 
     /// Appends to the audit log. A failure is logged, not returned: by now

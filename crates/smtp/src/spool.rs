@@ -125,6 +125,7 @@ async fn attempt(inner: &Arc<Inner>, id: &EntryId, mut entry: SpoolEntry) {
         }
     }
     record.quarantine = entry.quarantine.clone();
+    let delivered = outcome.verdict == Verdict::Deliver;
     let tally = match outcome.verdict {
         Verdict::Tempfail => {
             return retry(inner, id, entry, record, "sanitization failed".into()).await;
@@ -148,6 +149,7 @@ async fn attempt(inner: &Arc<Inner>, id: &EntryId, mut entry: SpoolEntry) {
         }
     };
     record.next_hop_reply = tally.last_reply.clone();
+    let outcome_delivered = delivered && tally.failed.is_empty();
     if !tally.failed.is_empty() {
         bounce(inner, &entry, &tally.failed, &data).await;
         record.reason = Some(
@@ -166,6 +168,9 @@ async fn attempt(inner: &Arc<Inner>, id: &EntryId, mut entry: SpoolEntry) {
         if !matches!(removed, Ok(Ok(()))) {
             // It will be delivered again: a duplicate, not a loss.
             tracing::error!(?removed, %id, "removing a delivered message from the spool failed");
+        }
+        if outcome_delivered {
+            inner.remember_sent(&record).await;
         }
         record.reply = Some("done".into());
         inner.count(&record, &Reply::new(250, "2.0.0", "done"));

@@ -91,3 +91,35 @@ async fn directory_delivery_loops_and_shutdown() {
     idle.read_to_end(&mut rest).await.expect("read");
     assert_eq!(rest, b"421 4.3.2 shutting down, try again later\r\n");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbound_mail_leaves_its_message_id_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = format!(
+        r#"
+store = "{}"
+[[listener]]
+name = "outbound"
+listen = "127.0.0.1:0"
+direction = "outbound"
+recipient_domains = ["*"]
+"#,
+        dir.path().display()
+    );
+    let gateway = Gateway::bind(&Config::from_toml(&text).expect("config"))
+        .await
+        .expect("bind");
+    let addr = gateway.local_addrs()[0].to_string();
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(gateway.run(shutdown.clone()));
+    let reply = send(
+        &addr,
+        b"Message-ID: <thread-1@city.example.lg.jp>\r\nSubject: x\r\n\r\nhi\r\n",
+    )
+    .await;
+    assert!(reply.is_positive(), "{reply}");
+    shutdown.cancel();
+    running.await.expect("stops");
+    let sent = std::fs::read_to_string(dir.path().join("sent-message-ids")).expect("memory");
+    assert_eq!(sent, "thread-1@city.example.lg.jp\n");
+}

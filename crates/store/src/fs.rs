@@ -8,8 +8,10 @@
 //!                                         after the .eml, so its presence
 //!                                         means the entry is whole
 //! <root>/audit.jsonl                      the chained audit log
+//! <root>/sent-message-ids                 one Message-ID per line
 //! ```
 
+use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -26,6 +28,9 @@ pub struct FsStore {
     root: PathBuf,
     /// The open log and the hash of its last line; the lock orders appends.
     audit: Mutex<AuditFile>,
+    /// Message-IDs the outbound side sent, loaded at open, and the file
+    /// new ones are appended to.
+    sent: Mutex<(HashSet<String>, File)>,
 }
 
 #[derive(Debug)]
@@ -62,10 +67,23 @@ impl FsStore {
             .map_err(io("opening", &path))?;
         let last_hash = last_line_hash(&mut file, &path)?;
         sweep_spool(&root.join("spool"))?;
+        let sent_path = root.join("sent-message-ids");
+        let mut sent_file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&sent_path)
+            .map_err(io("opening", &sent_path))?;
+        let mut known = String::new();
+        sent_file
+            .read_to_string(&mut known)
+            .map_err(io("reading", &sent_path))?;
+        let known = known.lines().map(str::to_owned).collect();
         sync_dir(&root)?;
         Ok(Self {
             root,
             audit: Mutex::new(AuditFile { file, last_hash }),
+            sent: Mutex::new((known, sent_file)),
         })
     }
 
@@ -238,6 +256,26 @@ impl Store for FsStore {
         sync_dir(&self.root.join("spool"))
     }
 
+    fn remember_sent(&self, message_id: &str) -> Result<(), StoreError> {
+        let id = normalize_message_id(message_id);
+        if id.is_empty() {
+            return Ok(());
+        }
+        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        if sent.0.insert(id.clone()) {
+            let path = self.root.join("sent-message-ids");
+            sent.1
+                .write_all(format!("{id}\n").as_bytes())
+                .map_err(io("appending to", &path))?;
+        }
+        Ok(())
+    }
+
+    fn was_sent(&self, message_id: &str) -> bool {
+        let sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        sent.0.contains(&normalize_message_id(message_id))
+    }
+
     fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
         let path = self.audit_path();
         // A poisoned lock means another append panicked midway; the file
@@ -289,6 +327,17 @@ impl FsStore {
             source,
         })
     }
+}
+
+/// `<id@host>` and ` id@host ` name the same message: the brackets and
+/// spaces go, and so would any line break an attacker put in.
+fn normalize_message_id(id: &str) -> String {
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .chars()
+        .filter(|c| !c.is_control() && !c.is_whitespace())
+        .collect()
 }
 
 /// Removes what a crash left half-written in the spool: a message whose
@@ -473,6 +522,26 @@ mod tests {
         assert_eq!(store.spooled_message(&id).expect("bytes"), b"message");
         store.unspool(&id).expect("unspool");
         assert!(store.spooled().expect("list").is_empty());
+    }
+
+    #[test]
+    fn sent_message_ids_are_remembered_across_restarts() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let store = FsStore::open(dir.path()).expect("open");
+            store
+                .remember_sent("<abc@city.example.lg.jp>")
+                .expect("remember");
+            store
+                .remember_sent("<abc@city.example.lg.jp>")
+                .expect("twice");
+            store.remember_sent("").expect("nothing");
+        }
+        let store = FsStore::open(dir.path()).expect("reopen");
+        assert!(store.was_sent(" <abc@city.example.lg.jp>"));
+        assert!(!store.was_sent("<other@x>"));
+        let file = fs::read_to_string(dir.path().join("sent-message-ids")).expect("file");
+        assert_eq!(file, "abc@city.example.lg.jp\n");
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //!   sha256; each quarantine entry adds the envelope, the verdict and the report.
 //! - The **spool** holds messages accepted in spool mode until they are
 //!   delivered, quarantined or bounced; it survives a crash.
+//! - The **sent-Message-ID memory** lists what the outbound direction
+//!   delivered, for lure scoring of replies.
 //! - The **audit log** is append-only JSON lines. Each record carries the sha256
 //!   of the line before it, so an edited or deleted line breaks the chain and
 //!   `verify` says where.
@@ -88,4 +90,12 @@ pub trait Store: Send + Sync {
 
     /// Forgets a spooled message: it was delivered, quarantined or bounced.
     fn unspool(&self, id: &EntryId) -> Result<(), StoreError>;
+
+    /// Remembers the Message-ID of a message our side sent out, so that a
+    /// reply claiming to answer it can be told from one that only pretends to
+    /// (lure scoring: a "reply" in a thread we never started).
+    fn remember_sent(&self, message_id: &str) -> Result<(), StoreError>;
+
+    /// Whether our side sent a message with this Message-ID.
+    fn was_sent(&self, message_id: &str) -> bool;
 }
