@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Metrics;
+use crate::rate::RateLimits;
 use crate::relay::{Delivery, Mode, Relay, RelaySettings};
 use crate::server::{Server, ServerConfig};
 use crate::session::SessionConfig;
@@ -97,6 +98,18 @@ pub struct ListenerConfig {
     /// Connections at once from one address.
     #[serde(default = "default_max_connections_per_ip")]
     pub max_connections_per_ip: usize,
+    /// Connections one address may open per `rate_window_secs` (Postfix
+    /// `smtpd_client_connection_rate_limit`); unlimited when absent.
+    #[serde(default)]
+    pub connection_rate_limit: Option<u32>,
+    /// Messages (MAIL FROM) one address may send per `rate_window_secs`
+    /// (Postfix `smtpd_client_message_rate_limit`); unlimited when absent.
+    /// Over it, MAIL gets 450 4.7.1 and the client retries later.
+    #[serde(default)]
+    pub message_rate_limit: Option<u32>,
+    /// The window the rates are counted in.
+    #[serde(default = "default_rate_window")]
+    pub rate_window_secs: u64,
     /// Seconds to wait for a client's next bytes.
     #[serde(default = "default_read_timeout")]
     pub read_timeout_secs: u64,
@@ -147,6 +160,9 @@ fn default_max_connections() -> usize {
 fn default_max_connections_per_ip() -> usize {
     20
 }
+fn default_rate_window() -> u64 {
+    60
+}
 fn default_read_timeout() -> u64 {
     300
 }
@@ -180,6 +196,9 @@ fn default_listeners() -> Vec<ListenerConfig> {
         max_recipients: default_max_recipients(),
         max_connections: default_max_connections(),
         max_connections_per_ip: default_max_connections_per_ip(),
+        connection_rate_limit: None,
+        message_rate_limit: None,
+        rate_window_secs: default_rate_window(),
         read_timeout_secs: default_read_timeout(),
         next_hop_timeout_secs: default_next_hop_timeout(),
         max_hops: default_max_hops(),
@@ -259,15 +278,17 @@ impl Config {
                     "listener {name}: tls needs either cert and key, or self_signed = true"
                 ));
             }
-            for limit in [
+            let zero_size = [
                 l.max_message_size,
                 l.max_recipients,
                 l.max_connections,
                 l.max_connections_per_ip,
-            ] {
-                if limit == 0 {
-                    return invalid(format!("listener {name}: a limit is 0"));
-                }
+            ]
+            .contains(&0);
+            let zero_rate = [l.connection_rate_limit, l.message_rate_limit].contains(&Some(0));
+            let zero_time = [l.rate_window_secs, l.read_timeout_secs].contains(&0);
+            if zero_size || zero_rate || zero_time {
+                return invalid(format!("listener {name}: a limit is 0"));
             }
         }
         Ok(())
@@ -343,6 +364,11 @@ impl Gateway {
                 session: Arc::new(session),
                 max_connections: l.max_connections,
                 max_connections_per_ip: l.max_connections_per_ip,
+                rates: RateLimits {
+                    connections: l.connection_rate_limit,
+                    messages: l.message_rate_limit,
+                    window: Duration::from_secs(l.rate_window_secs),
+                },
                 client_networks: l.client_networks.clone(),
                 read_timeout: Duration::from_secs(l.read_timeout_secs),
                 write_timeout: Duration::from_secs(l.read_timeout_secs),

@@ -9,6 +9,7 @@
 mod client;
 mod config;
 mod metrics;
+mod rate;
 mod relay;
 mod reply;
 mod server;
@@ -20,6 +21,7 @@ mod tls;
 pub use client::{Capabilities, Client, ClientError};
 pub use config::{Config, ConfigError, Gateway, ListenerConfig, TlsConfig};
 pub use metrics::Metrics;
+pub use rate::RateLimits;
 pub use relay::{Delivery, Mode, Relay, RelayConnection, RelaySettings};
 pub use reply::Reply;
 pub use server::{Connection, Handler, Server, ServerConfig};

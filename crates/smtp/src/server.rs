@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::Reply;
+use crate::rate::{self, RateLimits, Rates};
 use crate::session::{Event, MailFrom, Peer, Session, SessionConfig};
 
 /// What the server asks of the code behind it, once per connection.
@@ -50,6 +51,8 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Connections at once from one address.
     pub max_connections_per_ip: usize,
+    /// Connections and messages per time window from one address.
+    pub rates: RateLimits,
     /// Networks allowed to connect at all.
     pub client_networks: Vec<IpNet>,
     /// Longest wait for the client's next bytes (RFC 5321 suggests 5 minutes).
@@ -120,6 +123,7 @@ impl<H: Handler> Server<H> {
     pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) {
         let permits = Arc::new(Semaphore::new(self.config.max_connections));
         let per_ip = Arc::new(PerIp::default());
+        let rates = Arc::new(Rates::new(self.config.rates));
         let mut sessions = JoinSet::new();
         let mut backoff = Duration::from_millis(10);
         loop {
@@ -153,6 +157,7 @@ impl<H: Handler> Server<H> {
             let handler = Arc::clone(&self.handler);
             let token = shutdown.child_token();
             let per_ip = Arc::clone(&per_ip);
+            let rates = Arc::clone(&rates);
             sessions.spawn(async move {
                 let _permit = permit;
                 let ip = peer.ip();
@@ -167,7 +172,18 @@ impl<H: Handler> Server<H> {
                     refuse(stream, reply, &config).await;
                     return;
                 };
-                if let Err(e) = drive(stream, peer, &config, handler.as_ref(), token).await {
+                if !rates.allow(ip, rate::Event::Connection, Instant::now()) {
+                    tracing::info!(%peer, "refused: connection rate limit");
+                    let reply = Reply::new(
+                        421,
+                        "4.7.0",
+                        "too many connections from your address, try again later",
+                    );
+                    refuse(stream, reply, &config).await;
+                    return;
+                }
+                let driven = drive(stream, peer, &config, &rates, handler.as_ref(), token).await;
+                if let Err(e) = driven {
                     tracing::debug!(%peer, error = %e, "session ended with an error");
                 }
             });
@@ -245,6 +261,7 @@ async fn drive<H: Handler>(
     tcp: TcpStream,
     peer: SocketAddr,
     config: &ServerConfig,
+    rates: &Rates,
     handler: &H,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
@@ -260,7 +277,16 @@ async fn drive<H: Handler>(
             match event {
                 Event::Reply(r) => out.extend_from_slice(&r.to_wire()),
                 Event::Mail(from) => {
-                    let reply = connection.mail(session.peer(), from).await;
+                    let reply = if rates.allow(peer.ip(), rate::Event::Message, Instant::now()) {
+                        connection.mail(session.peer(), from).await
+                    } else {
+                        tracing::info!(%peer, "deferred: message rate limit");
+                        Reply::new(
+                            450,
+                            "4.7.1",
+                            "too much mail from your address, try again later",
+                        )
+                    };
                     session.answer(reply);
                 }
                 Event::Rcpt(to) => {

@@ -123,3 +123,46 @@ recipient_domains = ["*"]
     let sent = std::fs::read_to_string(dir.path().join("sent-message-ids")).expect("memory");
     assert_eq!(sent, "thread-1@city.example.lg.jp\n");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_per_client_address() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = config(dir.path());
+    config.listeners[0].connection_rate_limit = Some(3);
+    config.listeners[0].message_rate_limit = Some(1);
+    let gateway = Gateway::bind(&config).await.expect("bind");
+    let addr = gateway.local_addrs()[0].to_string();
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(gateway.run(shutdown.clone()));
+
+    // First connection: one message, then the second MAIL is deferred.
+    assert!(
+        send(&addr, b"Subject: one\r\n\r\n1\r\n")
+            .await
+            .is_positive()
+    );
+    let mut c = Client::connect(&addr, "test", Duration::from_secs(10))
+        .await
+        .expect("second connection is within the rate");
+    let reply = c.mail(&from()).await.expect("mail");
+    assert_eq!(
+        reply.to_string(),
+        "450 4.7.1 too much mail from your address, try again later"
+    );
+    c.quit().await;
+    // Third connection is the last one allowed; the fourth hears 421.
+    let third = Client::connect(&addr, "test", Duration::from_secs(10)).await;
+    assert!(third.is_ok());
+    let mut fourth = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let mut refused = Vec::new();
+    fourth.read_to_end(&mut refused).await.expect("read");
+    assert_eq!(
+        refused,
+        b"421 4.7.0 too many connections from your address, try again later\r\n"
+    );
+
+    shutdown.cancel();
+    running.await.expect("no panic");
+}
