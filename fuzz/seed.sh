@@ -28,6 +28,7 @@ mkdir -p corpus/compressed
 for f in "$D"/*.gz; do { printf '\x00'; cat "$f"; } > "corpus/compressed/$(basename "$f")"; done
 seed ole "$D"/*.doc "$D"/*.xls "$D"/*.ppt "$D"/*.msi
 seed pdf "$D"/*.pdf
+seed disarm "$D"/*.docx "$D"/*.docm "$D"/*.dotm "$D"/*.xlsx "$D"/*.xlsm "$D"/*.xlsb "$D"/*.pptx "$D"/*.pptm "$D"/*.rtf "$D"/*.doc "$D"/*.xls "$D"/*.ppt "$D"/*.odt
 seed html "$D"/*.html "$D"/*.hta
 seed policy ../rules/policy.toml
 mkdir -p corpus/names

@@ -213,3 +213,65 @@ fn shipped_policy_gives_the_same_verdicts_as_the_defaults() {
     let shipped = mugai_e2e::root().join("rules/policy.toml");
     assert_eq!(run(&[]), run(&["--policy", shipped.to_str().unwrap()]));
 }
+
+#[test]
+fn macro_document_arrives_as_a_macro_free_docx() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, report) = (dir.path().join("out.eml"), dir.path().join("report.json"));
+    let status = mugai()
+        .arg("sanitize")
+        .arg(sample("mail/macro_docm_meeting.eml.in.zip"))
+        .arg("-o")
+        .arg(&out)
+        .arg("--report")
+        .arg(&report)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "found something: exit 1");
+
+    let raw = std::fs::read(&out).unwrap();
+    let msg = MessageParser::default().parse(&raw).unwrap();
+    let docx = msg
+        .attachments()
+        .find(|a| a.attachment_name() == Some("会議資料.docx"))
+        .expect("the document, renamed docx");
+    assert_eq!(docx.content_type().map(|c| c.ctype()), Some("application"));
+    let names: Vec<String> = zip::ZipArchive::new(std::io::Cursor::new(docx.contents()))
+        .unwrap()
+        .file_names()
+        .map(|n| n.unwrap().into_owned())
+        .collect();
+    assert!(names.iter().any(|n| n == "word/document.xml"), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n.to_lowercase().contains("vba")),
+        "{names:?}"
+    );
+    let text: String = (0..msg.text_body_count())
+        .filter_map(|i| msg.body_text(i))
+        .collect();
+    assert!(
+        text.contains("取り除いて") && text.contains("会議資料.docx"),
+        "{text}"
+    );
+    let header = |name: &str| msg.header_raw(name).map(str::trim).map(str::to_owned);
+    assert_eq!(
+        header("X-Mugai-Actions").as_deref(),
+        Some("2=disarmed(macro)")
+    );
+
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let part = &report["parts"][1];
+    assert_eq!(part["action"], "disarm");
+    assert_eq!(part["disarmed"]["true_type"], "docx");
+    assert!(
+        part["disarmed"]["removed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r
+                .as_str()
+                .is_some_and(|r| r.starts_with("VBA project: word/vbaProject.bin"))),
+        "{part}"
+    );
+}

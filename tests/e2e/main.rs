@@ -1,4 +1,5 @@
 //! End-to-end: the `mugai` binary on the corpus, judged as a user would.
 
 mod cli;
+mod office;
 mod relay;

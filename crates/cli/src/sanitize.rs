@@ -52,19 +52,25 @@ pub(crate) fn run(
         }
     }
 
-    let removed: Vec<String> = report
-        .removed()
-        .map(|p| {
-            format!(
-                "{} ({})",
-                p.declared_name.as_deref().unwrap_or(&p.path),
-                kinds(p)
-            )
-        })
-        .collect();
+    let describe = |p: &mugai_core::PartReport| {
+        format!(
+            "{} ({})",
+            p.declared_name.as_deref().unwrap_or(&p.path),
+            kinds(p)
+        )
+    };
+    let mut changes = Vec::new();
+    let disarmed: Vec<String> = report.disarmed().map(describe).collect();
+    if !disarmed.is_empty() {
+        changes.push(format!("disarmed {}", disarmed.join(", ")));
+    }
+    let removed: Vec<String> = report.removed().map(describe).collect();
+    if !removed.is_empty() {
+        changes.push(format!("removed {}", removed.join(", ")));
+    }
     match outcome.verdict {
-        Verdict::Deliver if removed.is_empty() => eprintln!("deliver: clean"),
-        Verdict::Deliver => eprintln!("deliver: removed {}", removed.join(", ")),
+        Verdict::Deliver if changes.is_empty() => eprintln!("deliver: clean"),
+        Verdict::Deliver => eprintln!("deliver: {}", changes.join("; ")),
         verdict => eprintln!(
             "{}: {}",
             serde_json::to_value(verdict)?.as_str().unwrap_or("?"),

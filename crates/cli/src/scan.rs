@@ -19,6 +19,7 @@ struct ItemResult {
     error: Option<String>,
     findings: Vec<String>,
     removed: Vec<String>,
+    disarmed: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
 }
@@ -74,6 +75,7 @@ fn scan_file(engine: &Engine, direction: Direction, path: &Path) -> (u64, Vec<It
         error: Some(error),
         findings: vec![],
         removed: vec![],
+        disarmed: vec![],
         reason: None,
     };
     let bytes = match std::fs::read(path) {
@@ -107,6 +109,10 @@ fn scan_file(engine: &Engine, direction: Direction, path: &Path) -> (u64, Vec<It
                 findings,
                 removed: r
                     .removed()
+                    .map(|p| p.declared_name.clone().unwrap_or_else(|| p.path.clone()))
+                    .collect(),
+                disarmed: r
+                    .disarmed()
                     .map(|p| p.declared_name.clone().unwrap_or_else(|| p.path.clone()))
                     .collect(),
                 reason: r.reason,

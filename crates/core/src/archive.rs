@@ -7,6 +7,7 @@ use std::io::{Cursor, Read};
 use crate::finding::FindingKind;
 use crate::identify::FileType;
 use crate::inspect::Inspector;
+use crate::limits::Budget;
 
 /// Ratios are only judged above this size: small text compresses very well.
 const RATIO_FLOOR: u64 = 1 << 20;
@@ -49,13 +50,13 @@ pub(crate) fn decode_name(raw: &[u8]) -> String {
 
 /// Decompresses `r` (which came from `compressed` bytes) within the budget's
 /// allowance, stopping as soon as the ratio betrays a bomb.
-fn read_bounded(
-    ins: &mut Inspector<'_>,
+pub(crate) fn read_bounded(
+    budget: &mut Budget,
     mut r: impl Read,
     compressed: u64,
 ) -> Result<Vec<u8>, ReadFailure> {
-    let allowance = ins.budget.entry_allowance();
-    let max_ratio = ins.budget.limits.max_compression_ratio;
+    let allowance = budget.entry_allowance();
+    let max_ratio = budget.limits.max_compression_ratio;
     let mut data = Vec::new();
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
@@ -74,16 +75,26 @@ fn read_bounded(
             return Err(ReadFailure::TooBig(allowance));
         }
     }
-    if ins.budget.spend_bytes(data.len() as u64).is_err() {
+    if budget.spend_bytes(data.len() as u64).is_err() {
         return Err(ReadFailure::TooBig(allowance));
     }
     Ok(data)
 }
 
-enum ReadFailure {
+pub(crate) enum ReadFailure {
     Io(String),
     TooBig(u64),
     Bomb(u64),
+}
+
+impl std::fmt::Display for ReadFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadFailure::Io(e) => write!(f, "unreadable member: {e}"),
+            ReadFailure::TooBig(n) => write!(f, "member decompresses to more than {n} bytes"),
+            ReadFailure::Bomb(ratio) => write!(f, "compression ratio above {ratio}:1"),
+        }
+    }
 }
 
 impl ReadFailure {
@@ -192,7 +203,7 @@ fn walk_zip(ins: &mut Inspector<'_>, bytes: &[u8], location: &str, depth: usize)
             continue;
         }
         let data = match zip.by_index(i) {
-            Ok(f) => read_bounded(ins, f, compressed),
+            Ok(f) => read_bounded(ins.budget, f, compressed),
             Err(e) => Err(ReadFailure::Io(e.to_string())),
         };
         match data {
@@ -243,7 +254,7 @@ fn walk_tar(ins: &mut Inspector<'_>, bytes: &[u8], location: &str, depth: usize)
         }
         // tar does not compress; a compressed tar came through walk_stream.
         let size = entry.header().size().unwrap_or(0);
-        match read_bounded(ins, entry, size.max(1)) {
+        match read_bounded(ins.budget, entry, size.max(1)) {
             Ok(data) => {
                 if ins.member(&name, &data, location, depth).is_err() {
                     return;
@@ -261,17 +272,17 @@ fn walk_stream(ins: &mut Inspector<'_>, t: FileType, bytes: &[u8], location: &st
     let inner = strip_compression_suffix(outer);
     let data = match t {
         FileType::Gzip => read_bounded(
-            ins,
+            ins.budget,
             flate2::read::MultiGzDecoder::new(bytes),
             bytes.len() as u64,
         ),
         FileType::Bzip2 => read_bounded(
-            ins,
+            ins.budget,
             bzip2::read::MultiBzDecoder::new(bytes),
             bytes.len() as u64,
         ),
         _ => read_bounded(
-            ins,
+            ins.budget,
             lzma_rust2::XzReader::new_mem_limit(bytes, true, XZ_DICTIONARY_LIMIT_KB),
             bytes.len() as u64,
         ),
@@ -337,7 +348,7 @@ fn walk_7z(ins: &mut Inspector<'_>, bytes: &[u8], location: &str, depth: usize) 
             return Ok(EntryDecision::Continue);
         }
         let name = entry.name.clone();
-        Ok(match read_bounded(ins, r, compressed) {
+        Ok(match read_bounded(ins.budget, r, compressed) {
             Ok(data) => match ins.member(&name, &data, location, depth) {
                 Ok(()) => EntryDecision::Continue,
                 // The budget is spent: nothing more will be inspected.

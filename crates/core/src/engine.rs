@@ -7,13 +7,15 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::disarm;
 use crate::finding::{Finding, FindingKind};
+use crate::identify::identify;
 use crate::inspect::{Inspector, sha256};
 use crate::limits::Budget;
 use crate::mime::{self, Body, Entity, MimeError};
 use crate::notice;
 use crate::policy::{Direction, DirectionPolicy, MessageAction, PartAction, Policy};
-use crate::rebuild::Rebuild;
+use crate::rebuild::{Rebuild, Replacement};
 use crate::report::{MessageInfo, PartReport, Report, Timings, Verdict};
 
 /// Who sent the message to whom, as seen by the MTA.
@@ -154,6 +156,17 @@ impl Engine {
             report.parts.push(inspect_part(leaf, dir, &mut budget));
         }
         report.timings_us.inspect = micros(t);
+
+        let t = Instant::now();
+        let mut replacements: BTreeMap<String, Replacement> = BTreeMap::new();
+        for (leaf, part) in leaves.iter().zip(report.parts.iter_mut()) {
+            if part.action == PartAction::Disarm
+                && let Some(r) = disarm_part(leaf, part, dir, &mut budget)
+            {
+                replacements.insert(part.path.clone(), r);
+            }
+        }
+        report.timings_us.disarm = micros(t);
         if let Err(e) = budget.check_time() {
             return stop(report, dir.on_limit, e.describe(limits));
         }
@@ -173,44 +186,49 @@ impl Engine {
                 let reason = policy_reason(&report, PartAction::Quarantine);
                 return stop(report, MessageAction::Quarantine, reason);
             }
-            PartAction::Keep | PartAction::Remove => {}
+            PartAction::Keep | PartAction::Disarm | PartAction::Remove => {}
         }
 
         let t = Instant::now();
         let reference = notice::reference(&report.message.sha256).to_owned();
         let removed: Vec<&PartReport> = report.removed().collect();
-        let removals: BTreeMap<String, String> = removed
-            .iter()
-            .map(|p| {
-                (
-                    p.path.clone(),
-                    notice::removed_part(p, &reference, &self.policy.notice),
-                )
-            })
-            .collect();
-        let summary = (!removed.is_empty())
-            .then(|| notice::summary(&removed, &reference, &self.policy.notice));
+        let disarmed: Vec<&PartReport> = report.disarmed().collect();
+        for p in &removed {
+            let text = notice::removed_part(p, &reference, &self.policy.notice);
+            replacements.insert(p.path.clone(), Replacement::Notice(text));
+        }
+        let summary = (!removed.is_empty() || !disarmed.is_empty())
+            .then(|| notice::summary(&removed, &disarmed, &reference, &self.policy.notice));
         // The header lists a few parts; the report and the notice list them all.
         const LISTED: usize = 20;
-        let mut actions: Vec<String> = removed
+        let changed: Vec<(&PartReport, &str)> = report
+            .parts
+            .iter()
+            .filter_map(|p| match p.action {
+                PartAction::Remove => Some((p, "removed")),
+                PartAction::Disarm => Some((p, "disarmed")),
+                _ => None,
+            })
+            .collect();
+        let mut actions: Vec<String> = changed
             .iter()
             .take(LISTED)
-            .map(|p| {
+            .map(|(p, what)| {
                 let mut kinds: Vec<&str> = p.findings.iter().map(|f| f.kind.name()).collect();
                 kinds.sort_unstable();
                 kinds.dedup();
-                format!("{}=removed({})", p.path, kinds.join(","))
+                format!("{}={what}({})", p.path, kinds.join(","))
             })
             .collect();
-        if removed.len() > LISTED {
-            actions.push(format!("+{} more", removed.len() - LISTED));
+        if changed.len() > LISTED {
+            actions.push(format!("+{} more", changed.len() - LISTED));
         }
         let trace = [
             (
                 "X-Mugai-Verdict",
                 format!(
                     "{}; version={}",
-                    if removed.is_empty() {
+                    if changed.is_empty() {
                         "clean"
                     } else {
                         "disarmed"
@@ -232,7 +250,7 @@ impl Engine {
         let seed = sha256(report.message.sha256.as_bytes());
         let rebuild = Rebuild {
             eol: line_ending(raw),
-            removals: &removals,
+            replacements: &replacements,
             seed,
         };
         let output = rebuild.message(&root, &trace, summary.as_deref());
@@ -241,11 +259,11 @@ impl Engine {
         // Our header fields on top of the untouched original hold nothing that
         // was not inspected; anything else is parsed again and checked.
         let t = Instant::now();
-        let untouched = removals.is_empty() && output.ends_with(raw);
+        let untouched = replacements.is_empty() && output.ends_with(raw);
         if !untouched
             && let Err(why) = verify(
                 &output,
-                expected_leaves(&report, &removals, summary.as_deref()),
+                expected_leaves(&report, &replacements, summary.as_deref()),
                 limits,
             )
         {
@@ -337,7 +355,69 @@ fn inspect_part(e: &Entity, dir: &DirectionPolicy, budget: &mut Budget) -> PartR
         findings,
         action,
         entries,
+        disarmed: None,
+        disarm_failed: None,
     }
+}
+
+/// Rebuilds a part the policy wants disarmed and inspects the result again.
+/// On any failure, or when anything the policy acts on is left, the part is
+/// removed instead and the report says why.
+fn disarm_part(
+    e: &Entity,
+    part: &mut PartReport,
+    dir: &DirectionPolicy,
+    budget: &mut Budget,
+) -> Option<Replacement> {
+    let mut fail = |why: String| {
+        part.action = PartAction::Remove;
+        part.disarm_failed = Some(why);
+        None
+    };
+    let bytes = decoded(e);
+    let rebuilt = match catch_unwind(AssertUnwindSafe(|| {
+        disarm::disarm(bytes, part.true_type, budget)
+    })) {
+        Ok(Ok(d)) => d,
+        Ok(Err(why)) => return fail(why),
+        Err(_) => return fail("parser failure while disarming".into()),
+    };
+    let true_type = identify(&rebuilt.bytes);
+    let name = e.filename.as_deref().map(|n| disarm::rename(n, true_type));
+    let content_type = disarm::content_type(&e.content_type, true_type);
+    let hash = sha256(&rebuilt.bytes);
+    let location = name.clone().unwrap_or_else(|| format!("part {}", e.path));
+    let mut ins = Inspector::new(budget);
+    let again = catch_unwind(AssertUnwindSafe(|| {
+        ins.inspect(&rebuilt.bytes, &hash, name.as_deref(), None, &location, 0)
+    }));
+    if again.is_err() {
+        return fail("parser failure while checking the disarmed part".into());
+    }
+    let left: Vec<String> = ins
+        .findings
+        .iter()
+        .filter(|f| dir.action(f.kind) >= PartAction::Disarm)
+        .map(|f| format!("{} ({})", f.kind, f.detail))
+        .collect();
+    if !left.is_empty() {
+        return fail(format!("still active after disarm: {}", left.join("; ")));
+    }
+    let relabel = name.as_deref() != e.filename.as_deref() || content_type != e.content_type;
+    part.disarmed = Some(crate::report::DisarmReport {
+        removed: rebuilt.removed,
+        name: name.clone(),
+        content_type: content_type.clone(),
+        true_type,
+        size: rebuilt.bytes.len() as u64,
+        sha256: hex::encode(hash),
+    });
+    Some(Replacement::Disarmed {
+        bytes: rebuilt.bytes,
+        content_type,
+        name,
+        relabel,
+    })
 }
 
 fn policy_reason(report: &Report, action: PartAction) -> String {
@@ -355,17 +435,17 @@ fn policy_reason(report: &Report, action: PartAction) -> String {
 }
 
 /// The multiset of leaf contents the rebuilt message must hold: kept parts as
-/// inspected, plus the notices we wrote.
+/// inspected, disarmed parts as rebuilt, plus the notices we wrote.
 fn expected_leaves(
     report: &Report,
-    removals: &BTreeMap<String, String>,
+    replacements: &BTreeMap<String, Replacement>,
     summary: Option<&str>,
 ) -> Vec<[u8; 32]> {
     let mut want: Vec<[u8; 32]> = report
         .parts
         .iter()
-        .map(|p| match removals.get(&p.path) {
-            Some(text) => sha256(text.as_bytes()),
+        .map(|p| match replacements.get(&p.path) {
+            Some(r) => sha256(r.content()),
             None => {
                 let mut hash = [0u8; 32];
                 // Our own hex; a failure would only make verification fail closed.

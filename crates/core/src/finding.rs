@@ -37,8 +37,16 @@ pub enum FindingKind {
     ArchiveBomb,
     /// A limit was reached before the content could be fully inspected.
     LimitExceeded,
-    /// VBA, XLM or StarBasic macros in an Office document.
+    /// VBA, XLM or StarBasic macros in an Office document, or the custom UI
+    /// callbacks that call them.
     Macro,
+    /// A DDE field or link that runs a command when the document is opened.
+    Dde,
+    /// A reference a document follows on opening: remote template, linked OLE
+    /// object, external frame or image (template injection, NTLM leaks).
+    ExternalReference,
+    /// An OLE object, ActiveX control or package embedded in a document.
+    EmbeddedObject,
     /// PDF JavaScript, launch actions, embedded files and similar active content.
     PdfActiveContent,
     /// A part mugai could not decode or parse.
@@ -47,7 +55,7 @@ pub enum FindingKind {
 
 impl FindingKind {
     /// Every kind, in a stable order.
-    pub const ALL: [FindingKind; 18] = [
+    pub const ALL: [FindingKind; 21] = [
         FindingKind::Executable,
         FindingKind::Script,
         FindingKind::Shortcut,
@@ -64,6 +72,9 @@ impl FindingKind {
         FindingKind::ArchiveBomb,
         FindingKind::LimitExceeded,
         FindingKind::Macro,
+        FindingKind::Dde,
+        FindingKind::ExternalReference,
+        FindingKind::EmbeddedObject,
         FindingKind::PdfActiveContent,
         FindingKind::Malformed,
     ];
@@ -87,6 +98,9 @@ impl FindingKind {
             FindingKind::ArchiveBomb => "archive_bomb",
             FindingKind::LimitExceeded => "limit_exceeded",
             FindingKind::Macro => "macro",
+            FindingKind::Dde => "dde",
+            FindingKind::ExternalReference => "external_reference",
+            FindingKind::EmbeddedObject => "embedded_object",
             FindingKind::PdfActiveContent => "pdf_active_content",
             FindingKind::Malformed => "malformed",
         }
@@ -111,6 +125,9 @@ impl FindingKind {
             FindingKind::ArchiveBomb => "圧縮爆弾",
             FindingKind::LimitExceeded => "検査上限の超過",
             FindingKind::Macro => "マクロ",
+            FindingKind::Dde => "DDE（開くとコマンドを実行するフィールド）",
+            FindingKind::ExternalReference => "外部テンプレート・外部リンクの参照",
+            FindingKind::EmbeddedObject => "埋め込みオブジェクト（OLE・ActiveX・パッケージ）",
             FindingKind::PdfActiveContent => "PDF 内の JavaScript・自動実行・埋め込みファイル",
             FindingKind::Malformed => "解析できない不正な形式",
         }
@@ -135,6 +152,9 @@ impl FindingKind {
             FindingKind::ArchiveBomb => "decompression bomb",
             FindingKind::LimitExceeded => "inspection limit exceeded",
             FindingKind::Macro => "macros",
+            FindingKind::Dde => "DDE field that runs a command on opening",
+            FindingKind::ExternalReference => "remote template or external link",
+            FindingKind::EmbeddedObject => "embedded object (OLE, ActiveX, package)",
             FindingKind::PdfActiveContent => "PDF JavaScript, auto-actions or embedded files",
             FindingKind::Malformed => "malformed content that cannot be parsed",
         }

@@ -7,7 +7,7 @@ use crate::finding::{Finding, FindingKind};
 use crate::identify::{FileType, identify};
 use crate::limits::{Budget, Exhausted};
 use crate::report::EntryReport;
-use crate::{archive, html, names, ole, ooxml, pdf};
+use crate::{archive, formulas, html, names, odf, ole, ooxml, pdf, rtf};
 
 pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
@@ -98,20 +98,35 @@ impl<'b> Inspector<'b> {
             | FileType::Xlsb
             | FileType::Pptx
             | FileType::Pptm
-            | FileType::Ooxml
-            | FileType::Odf => {
-                if let Ok(zip) = zip::ZipArchive::new(std::io::Cursor::new(bytes)) {
-                    let names: Vec<_> = zip.file_names().filter_map(Result::ok).collect();
-                    ooxml::inspect_names(
-                        names.iter().map(|n| n.as_ref()),
-                        location,
-                        &mut self.findings,
-                    );
+            | FileType::Ooxml => self.inspect_ooxml(bytes, location, depth),
+            FileType::Odf => match odf::analyze(bytes, self.budget) {
+                Ok(plan) => {
+                    for item in plan.items {
+                        self.finding(item.kind, location, item.detail);
+                    }
                 }
-            }
+                Err(e) => self.finding(
+                    FindingKind::Malformed,
+                    location,
+                    format!("unreadable OpenDocument package: {e}"),
+                ),
+            },
             FileType::Doc | FileType::Xls | FileType::Ppt | FileType::Ole => {
-                ole::inspect(bytes, location, &mut self.findings)
+                ole::inspect(bytes, t, location, &mut self.findings)
             }
+            FileType::Text => formulas::inspect(bytes, name, location, &mut self.findings),
+            FileType::Rtf => match rtf::analyze(bytes) {
+                Ok(plan) => {
+                    for item in plan.items {
+                        self.finding(item.kind, location, item.detail);
+                    }
+                }
+                Err(e) => self.finding(
+                    FindingKind::EmbeddedObject,
+                    location,
+                    format!("RTF that mugai cannot take apart: {e}"),
+                ),
+            },
             FileType::Pdf => pdf::inspect(bytes, location, self.budget, &mut self.findings),
             FileType::Html | FileType::Hta | FileType::Svg => {
                 html::inspect(bytes, location, &mut self.findings)
@@ -119,6 +134,28 @@ impl<'b> Inspector<'b> {
             _ => {}
         }
         t
+    }
+
+    /// Active content of an OOXML package; embedded documents are inspected
+    /// like archive members.
+    fn inspect_ooxml(&mut self, bytes: &[u8], location: &str, depth: usize) {
+        match ooxml::analyze(bytes, self.budget) {
+            Ok(plan) => {
+                for item in plan.items {
+                    self.finding(item.kind, location, item.detail);
+                }
+                for (name, data) in plan.embedded {
+                    if self.member(&name, &data, location, depth).is_err() {
+                        break;
+                    }
+                }
+            }
+            Err(e) => self.finding(
+                FindingKind::Malformed,
+                location,
+                format!("unreadable Office package: {e}"),
+            ),
+        }
     }
 
     fn walk_archive(

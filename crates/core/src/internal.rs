@@ -43,7 +43,7 @@ pub fn walk_archive(t: FileType, bytes: &[u8]) -> Vec<Finding> {
 /// The OLE2 inspector on arbitrary bytes.
 pub fn inspect_ole(bytes: &[u8]) -> Vec<Finding> {
     let mut out = Vec::new();
-    crate::ole::inspect(bytes, "ole", &mut out);
+    crate::ole::inspect(bytes, crate::identify(bytes), "ole", &mut out);
     out
 }
 
@@ -85,10 +85,10 @@ pub fn mime_round_trip(raw: &[u8]) -> Result<Option<usize>, String> {
     let Ok(root) = mime::parse(raw, &limits) else {
         return Ok(None);
     };
-    let removals = BTreeMap::new();
+    let replacements = BTreeMap::new();
     let rebuild = Rebuild {
         eol: crate::engine::line_ending(raw),
-        removals: &removals,
+        replacements: &replacements,
         seed: sha256(raw),
     };
     let out = rebuild.message(&root, &[], None);
@@ -111,6 +111,45 @@ fn leaf_hashes(e: &Entity) -> Vec<[u8; 32]> {
         Body::Multipart { children, .. } => children.iter().flat_map(leaf_hashes).collect(),
         Body::Message { inner, .. } => leaf_hashes(inner),
     }
+}
+
+/// Disarms one file as the engine would, without the message around it:
+/// the rebuilt bytes, or why nothing was rebuilt ("nothing to disarm" for
+/// a file without active content).
+pub fn disarm_file(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let limits = fuzz_limits();
+    let mut budget = crate::limits::Budget::new(&limits);
+    crate::disarm::disarm(bytes, crate::identify(bytes), &mut budget).map(|d| d.bytes)
+}
+
+/// The disarm oracle: when a file can be disarmed, the result inspects with
+/// no active content, disarming it again finds nothing to do (so
+/// `disarm(disarm(x)) == disarm(x)`), and it keeps its type family.
+/// `Ok(false)` when there was nothing to disarm.
+pub fn check_disarm(bytes: &[u8]) -> Result<bool, String> {
+    let Ok(out) = disarm_file(bytes) else {
+        return Ok(false);
+    };
+    let (t, findings) = inspect(&out, None);
+    let active: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| crate::default_action(f.kind) >= PartAction::Disarm)
+        .collect();
+    if !active.is_empty() {
+        return Err(format!("disarmed output still active: {active:?}"));
+    }
+    if let Ok(again) = disarm_file(&out) {
+        return Err(format!(
+            "disarming the output changed it again ({} → {} bytes)",
+            out.len(),
+            again.len()
+        ));
+    }
+    let before = crate::identify(bytes);
+    if t == FileType::Unknown || (before == FileType::Rtf) != (t == FileType::Rtf) {
+        return Err(format!("disarm turned {before:?} into {t:?}"));
+    }
+    Ok(true)
 }
 
 /// What every outcome must satisfy, whatever the input: the engine never

@@ -14,8 +14,10 @@
 //! ```
 
 mod archive;
+mod disarm;
 mod engine;
 mod finding;
+mod formulas;
 mod html;
 mod identify;
 pub mod input;
@@ -26,13 +28,18 @@ mod limits;
 mod mime;
 mod names;
 mod notice;
+mod odf;
 mod ole;
 mod ooxml;
+mod package;
 mod pdf;
 mod policy;
 mod rebuild;
 mod report;
+mod rtf;
+mod vba;
 mod wrap;
+mod xml;
 
 pub use engine::{Engine, Envelope, Outcome};
 pub use finding::{Finding, FindingKind};
@@ -42,5 +49,5 @@ pub use policy::{
     Direction, DirectionPolicy, MessageAction, NoticeConfig, PartAction, Policy, PolicyError,
     default_action,
 };
-pub use report::{EntryReport, MessageInfo, PartReport, Report, Timings, Verdict};
+pub use report::{DisarmReport, EntryReport, MessageInfo, PartReport, Report, Timings, Verdict};
 pub use wrap::wrap_attachment;

@@ -71,12 +71,23 @@ pub(crate) fn removed_part(part: &PartReport, reference: &str, cfg: &NoticeConfi
     t
 }
 
-/// The notice placed first in a message whose parts were removed.
-pub(crate) fn summary(removed: &[&PartReport], reference: &str, cfg: &NoticeConfig) -> String {
+/// The notice placed first in a message whose parts were removed or disarmed.
+pub(crate) fn summary(
+    removed: &[&PartReport],
+    disarmed: &[&PartReport],
+    reference: &str,
+    cfg: &NoticeConfig,
+) -> String {
     let mut t = String::from(
-        "[mugai] このメールは無害化されました。以下の添付ファイルを削除しています。\n\
-         This message was sanitized. The following attachments were removed.\n\n",
+        "[mugai] このメールは無害化されました。\n\
+         This message was sanitized.\n",
     );
+    if !removed.is_empty() {
+        t.push_str(
+            "\n以下の添付ファイルを削除しています。\n\
+             The following attachments were removed.\n\n",
+        );
+    }
     for part in removed {
         let name = display_name(part);
         let ja: Vec<&str> = kinds(part).iter().map(|k| k.describe_ja()).collect();
@@ -88,6 +99,31 @@ pub(crate) fn summary(removed: &[&PartReport], reference: &str, cfg: &NoticeConf
         ));
         for loc in locations(part) {
             t.push_str(&format!("  - {loc}\n"));
+        }
+    }
+    if !disarmed.is_empty() {
+        t.push_str(
+            "\n以下の添付ファイルは、危険な部分を取り除いてお届けしています。\n\
+             The following attachments are delivered with their active content taken out.\n\n",
+        );
+    }
+    for part in disarmed {
+        let name = display_name(part);
+        let ja: Vec<&str> = kinds(part).iter().map(|k| k.describe_ja()).collect();
+        let en: Vec<&str> = kinds(part).iter().map(|k| k.describe_en()).collect();
+        t.push_str(&format!(
+            "■ {name}\n  取り除いたもの: {}\n  Taken out: {}\n",
+            ja.join("、"),
+            en.join(", ")
+        ));
+        if let Some(new) = part.disarmed.as_ref().and_then(|d| d.name.as_deref())
+            && Some(new) != part.declared_name.as_deref()
+        {
+            let new: String = new
+                .chars()
+                .filter(|c| !c.is_control() && !BIDI.contains(c))
+                .collect();
+            t.push_str(&format!("  → {new}\n"));
         }
     }
     t.push_str(&format!(

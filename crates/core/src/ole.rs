@@ -1,15 +1,124 @@
-//! OLE2 compound files (doc, xls, ppt): VBA storages and XLM macro sheets.
+//! OLE2 compound files (doc, xls, ppt): VBA storages, XLM macro sheets,
+//! embedded objects and DDE fields; disarm copies the file without them.
 
-use std::io::{Cursor, Read};
+use std::io::{Cursor, Read, Write};
+use std::path::{Path, PathBuf};
 
+use crate::disarm::Item;
 use crate::finding::{Finding, FindingKind};
+use crate::identify::FileType;
+use crate::limits::Budget;
 
 const VBA_STORAGES: [&str; 4] = ["macros", "_vba_project_cur", "vba", "_vba_project"];
-/// Caps the BIFF stream read while looking for macro sheets.
-const MAX_WORKBOOK_BYTES: u64 = 64 << 20;
+/// Caps the streams read while looking inside.
+const MAX_STREAM_BYTES: u64 = 64 << 20;
+/// Longest field instruction looked at, in characters.
+const MAX_INSTRUCTION: usize = 512;
 
-/// Findings from the directory and workbook stream of an OLE2 file.
-pub(crate) fn inspect(bytes: &[u8], location: &str, out: &mut Vec<Finding>) {
+/// What is active in a compound file, and where.
+#[derive(Debug, Default)]
+struct Analysis {
+    items: Vec<Item>,
+    /// Storages to leave out of the copy.
+    drop: Vec<PathBuf>,
+    /// Why the file cannot be disarmed, when it cannot.
+    blocker: Option<String>,
+    /// The Word text stream holds DDE fields to blank.
+    word_dde: bool,
+}
+
+fn analyze(cf: &mut cfb::CompoundFile<Cursor<&[u8]>>, t: FileType) -> Result<Analysis, String> {
+    let mut a = Analysis::default();
+    let mut vba = Vec::new();
+    let mut workbook = None;
+    let mut embedded = Vec::new();
+    for entry in cf.walk() {
+        let name = entry.name().to_ascii_lowercase();
+        let path = entry.path().to_owned();
+        let at_root = path.parent() == Some(Path::new("/"));
+        if entry.is_storage() && VBA_STORAGES.contains(&name.as_str()) {
+            vba.push(path);
+        } else if entry.is_stream() && at_root && (name == "workbook" || name == "book") {
+            workbook = Some(path);
+        } else if entry.is_storage()
+            && at_root
+            && (name == "objectpool" || (t == FileType::Xls && name.starts_with("mbd")))
+        {
+            embedded.push(path);
+        }
+    }
+    // A VBA storage inside another one goes with it.
+    let all = vba.clone();
+    vba.retain(|p| !all.iter().any(|q| q != p && p.starts_with(q)));
+    if !vba.is_empty() {
+        let list: Vec<String> = vba.iter().map(|p| p.display().to_string()).collect();
+        let mut detail = format!("VBA storages: {}", list.join(", "));
+        if let Some(summary) = crate::vba::summarize(cf) {
+            detail = format!("{detail}; {summary}");
+        }
+        a.items.push(Item {
+            kind: FindingKind::Macro,
+            detail,
+        });
+        a.drop.extend(vba);
+    }
+    if !embedded.is_empty() {
+        let list: Vec<String> = embedded.iter().map(|p| p.display().to_string()).collect();
+        a.items.push(Item {
+            kind: FindingKind::EmbeddedObject,
+            detail: format!("embedded OLE objects: {}", list.join(", ")),
+        });
+        if t == FileType::Doc {
+            // Word keeps each object's picture in the document itself.
+            a.drop.extend(embedded);
+        } else {
+            a.blocker = Some("embedded objects in a workbook cannot be taken out".into());
+        }
+    }
+    if let Some(path) = workbook {
+        let stream = read_stream(cf, &path)?;
+        let sheets = xlm_macro_sheets(&stream);
+        if !sheets.is_empty() {
+            a.items.push(Item {
+                kind: FindingKind::Macro,
+                detail: format!("Excel 4.0 (XLM) macro sheets: {}", sheets.join(", ")),
+            });
+            a.blocker = Some("XLM macro sheets cannot be taken out of a legacy workbook".into());
+        }
+    }
+    if t == FileType::Doc {
+        let mut stream = read_stream(cf, Path::new("/WordDocument"))?;
+        for f in word_dde_fields(&mut stream, false) {
+            a.items.push(Item {
+                kind: FindingKind::Dde,
+                detail: format!("DDE field: {f}"),
+            });
+            a.word_dde = true;
+        }
+    }
+    if t == FileType::Ppt {
+        let stream = read_stream(cf, Path::new("/PowerPoint Document"))?;
+        if ppt_has_vba(&stream) {
+            a.items.push(Item {
+                kind: FindingKind::Macro,
+                detail: "VBA project in the PowerPoint Document stream (VBAInfo record)".into(),
+            });
+        }
+        a.blocker = Some("PowerPoint 97 files cannot be disarmed".into());
+    }
+    Ok(a)
+}
+
+fn read_stream(cf: &mut cfb::CompoundFile<Cursor<&[u8]>>, path: &Path) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    cf.open_stream(path)
+        .and_then(|s| s.take(MAX_STREAM_BYTES).read_to_end(&mut out))
+        .map_err(|e| format!("unreadable {}: {e}", path.display()))?;
+    Ok(out)
+}
+
+/// Findings from a compound file.
+pub(crate) fn inspect(bytes: &[u8], t: FileType, location: &str, out: &mut Vec<Finding>) {
     let mut push = |kind, detail: String| {
         out.push(Finding {
             kind,
@@ -24,44 +133,153 @@ pub(crate) fn inspect(bytes: &[u8], location: &str, out: &mut Vec<Finding>) {
             return;
         }
     };
-    let mut vba = Vec::new();
-    let mut workbook = None;
-    for entry in cf.walk() {
-        let name = entry.name().to_ascii_lowercase();
-        if entry.is_storage() && VBA_STORAGES.contains(&name.as_str()) {
-            vba.push(entry.path().display().to_string());
+    match analyze(&mut cf, t) {
+        Ok(a) => {
+            for item in a.items {
+                push(item.kind, item.detail);
+            }
         }
-        if entry.is_stream()
-            && entry.path().parent() == Some(std::path::Path::new("/"))
-            && (name == "workbook" || name == "book")
-        {
-            workbook = Some(entry.path().to_owned());
+        Err(e) => push(FindingKind::Malformed, e),
+    }
+}
+
+/// The compound file copied without its VBA storages and (in Word files)
+/// embedded objects, DDE instructions blanked; or why that cannot be done.
+pub(crate) fn disarm(
+    bytes: &[u8],
+    t: FileType,
+    budget: &mut Budget,
+) -> Result<(Vec<u8>, Vec<String>), String> {
+    let mut cf = cfb::CompoundFile::open(Cursor::new(bytes)).map_err(|e| format!("OLE2: {e}"))?;
+    let a = analyze(&mut cf, t)?;
+    if let Some(why) = a.blocker {
+        return Err(why);
+    }
+    if a.items.is_empty() {
+        return Err("nothing in this file could be taken out".into());
+    }
+    let kept: Vec<cfb::Entry> = cf
+        .walk()
+        .filter(|e| !a.drop.iter().any(|d| e.path().starts_with(d)))
+        .collect();
+    let total: u64 = kept.iter().filter(|e| e.is_stream()).map(|e| e.len()).sum();
+    if total > budget.entry_allowance() {
+        return Err(format!(
+            "streams larger than {} bytes",
+            budget.entry_allowance()
+        ));
+    }
+    budget
+        .spend_bytes(total)
+        .map_err(|e| e.describe(&budget.limits))?;
+    let io = |e: std::io::Error| format!("writing OLE2: {e}");
+    let mut copy = cfb::CompoundFile::create_with_version(cf.version(), Cursor::new(Vec::new()))
+        .map_err(io)?;
+    for entry in &kept {
+        if entry.is_stream() {
+            let mut data = read_stream(&mut cf, entry.path())?;
+            if a.word_dde && entry.path() == Path::new("/WordDocument") {
+                word_dde_fields(&mut data, true);
+            }
+            copy.create_stream(entry.path())
+                .and_then(|mut s| s.write_all(&data))
+                .map_err(io)?;
+        } else if !entry.is_root() {
+            copy.create_storage(entry.path()).map_err(io)?;
         }
     }
-    if !vba.is_empty() {
-        push(
-            FindingKind::Macro,
-            format!("VBA storages: {}", vba.join(", ")),
-        );
+    for entry in &kept {
+        copy.set_state_bits(entry.path(), entry.state_bits())
+            .map_err(io)?;
+        if !entry.is_stream() {
+            copy.set_storage_clsid(entry.path(), *entry.clsid())
+                .map_err(io)?;
+        }
     }
-    if let Some(path) = workbook {
-        let mut stream = Vec::new();
-        let read = cf
-            .open_stream(&path)
-            .and_then(|s| s.take(MAX_WORKBOOK_BYTES).read_to_end(&mut stream));
-        match read {
-            Ok(_) => {
-                let sheets = xlm_macro_sheets(&stream);
-                if !sheets.is_empty() {
-                    push(
-                        FindingKind::Macro,
-                        format!("Excel 4.0 (XLM) macro sheets: {}", sheets.join(", ")),
-                    );
+    copy.flush().map_err(io)?;
+    let mut log: Vec<String> = a.items.into_iter().map(|i| i.detail).collect();
+    if a.word_dde {
+        log.push("DDE instructions blanked in /WordDocument".into());
+    }
+    Ok((copy.into_inner().into_inner(), log))
+}
+
+/// DDE field instructions in a Word text stream: a field-begin mark (0x13)
+/// followed by `DDE` or `DDEAUTO`, in 8-bit or UTF-16 text. With `blank`,
+/// each instruction is overwritten with spaces up to the separator (0x14)
+/// or end (0x15) mark, so every offset in the file stays valid.
+fn word_dde_fields(stream: &mut [u8], blank: bool) -> Vec<String> {
+    let mut found = Vec::new();
+    for wide in [false, true] {
+        let unit = if wide { 2 } else { 1 };
+        let mut i = 0;
+        while i + unit <= stream.len() {
+            let is_begin = stream[i] == 0x13 && (!wide || stream[i + 1] == 0);
+            if !is_begin {
+                i += 1;
+                continue;
+            }
+            let start = i + unit;
+            let mut end = start;
+            let mut text = String::new();
+            while end + unit <= stream.len() && text.chars().count() < MAX_INSTRUCTION {
+                let c = if wide {
+                    u16::from_le_bytes([stream[end], stream[end + 1]])
+                } else {
+                    u16::from(stream[end])
+                };
+                if c == 0x14 || c == 0x15 || c == 0x13 {
+                    break;
+                }
+                text.push(char::from_u32(u32::from(c)).unwrap_or('\u{fffd}'));
+                end += unit;
+            }
+            if text.trim_start().to_ascii_uppercase().starts_with("DDE") {
+                found.push(text.trim().chars().take(200).collect());
+                if blank {
+                    for (k, b) in stream[start..end].iter_mut().enumerate() {
+                        *b = if wide && k % 2 == 1 { 0 } else { b' ' };
+                    }
                 }
             }
-            Err(e) => push(FindingKind::Malformed, format!("unreadable workbook: {e}")),
+            i = end.max(i + 1);
         }
     }
+    found
+}
+
+/// Whether a PowerPoint 97 stream holds a VBAInfo atom that says it has
+/// macros (`fHasMacros`, MS-PPT 2.4.10): the project itself is a compressed
+/// storage the atom points to. Files without macros may carry the atom with
+/// the flag off.
+fn ppt_has_vba(stream: &[u8]) -> bool {
+    const VBA_INFO_ATOM: u16 = 0x0400;
+    // Record ranges still to walk; containers (version 0xF) are entered.
+    let mut ranges = vec![(0usize, stream.len())];
+    let mut records = 0usize;
+    while let Some((mut pos, end)) = ranges.pop() {
+        while let Some(head) = stream.get(pos..pos + 8).filter(|_| pos + 8 <= end) {
+            records += 1;
+            if records > 1_000_000 {
+                return false;
+            }
+            let version = head[0] & 0x0F;
+            let kind = u16::from_le_bytes([head[2], head[3]]);
+            let len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
+            let has_macros = stream
+                .get(pos + 12..pos + 16)
+                .is_some_and(|f| u32::from_le_bytes([f[0], f[1], f[2], f[3]]) == 1);
+            if kind == VBA_INFO_ATOM && has_macros {
+                return true;
+            }
+            let body_end = (pos + 8).saturating_add(len).min(end);
+            if version == 0x0F {
+                ranges.push((pos + 8, body_end));
+            }
+            pos = body_end;
+        }
+    }
+    false
 }
 
 /// Names of BIFF8 BOUNDSHEET records whose sheet type is a macro sheet.
@@ -97,4 +315,56 @@ fn xlm_macro_sheets(stream: &[u8]) -> Vec<String> {
         pos += 4 + len;
     }
     sheets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vba_info_is_found_inside_containers() {
+        let record = |ver: u8, kind: u16, body: &[u8]| {
+            let mut r = vec![ver, 0];
+            r.extend_from_slice(&kind.to_le_bytes());
+            r.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            r.extend_from_slice(body);
+            r
+        };
+        let info = record(
+            0x0F,
+            0x03FF,
+            &record(0x02, 0x0400, &[0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0]),
+        );
+        let doc = record(
+            0x0F,
+            0x03E8,
+            &[record(0x00, 0x03E9, &[0; 4]), record(0x0F, 0x07D0, &info)].concat(),
+        );
+        assert!(ppt_has_vba(&doc));
+        let plain = record(0x0F, 0x03E8, &record(0x00, 0x03E9, &[0; 4]));
+        assert!(!ppt_has_vba(&plain));
+        let off = record(0x0F, 0x03FF, &record(0x02, 0x0400, &[0; 12]));
+        assert!(!ppt_has_vba(&off));
+        assert!(!ppt_has_vba(&doc[..20]));
+    }
+
+    #[test]
+    fn dde_fields_in_both_widths_are_blanked_in_place() {
+        let mut narrow =
+            b"text\x13 DDEAUTO c:\\\\cmd.exe \"/c calc\"\x14shown\x15 \x13 PAGE \x151".to_vec();
+        let len = narrow.len();
+        let found = word_dde_fields(&mut narrow, true);
+        assert_eq!(found, ["DDEAUTO c:\\\\cmd.exe \"/c calc\""]);
+        assert_eq!(narrow.len(), len);
+        assert!(word_dde_fields(&mut narrow, false).is_empty());
+        assert!(narrow.ends_with(b"\x14shown\x15 \x13 PAGE \x151"));
+
+        let wide: Vec<u8> = "\u{13}DDE cmd\u{14}x"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let mut wide = wide;
+        assert_eq!(word_dde_fields(&mut wide, true), ["DDE cmd"]);
+        assert!(word_dde_fields(&mut wide, false).is_empty());
+    }
 }

@@ -25,6 +25,10 @@ pub enum Direction {
 pub enum PartAction {
     /// Deliver the part; the finding is only reported.
     Keep,
+    /// Deliver the part rebuilt without its active content (macros, DDE,
+    /// embedded objects, external references); when that cannot be done,
+    /// or the rebuilt part is not clean, remove it instead.
+    Disarm,
     /// Replace the part by a notice; deliver the rest.
     Remove,
     /// Hold the whole message in quarantine; deliver nothing.
@@ -88,11 +92,16 @@ impl DirectionPolicy {
     }
 }
 
-/// The built-in action for a kind: everything that can run, hide content or
-/// could not be inspected is removed; only a type mismatch is just reported.
+/// The built-in action for a kind: active content in a document is disarmed;
+/// everything else that can run, hide content or could not be inspected is
+/// removed; only a type mismatch is just reported.
 pub fn default_action(kind: FindingKind) -> PartAction {
     match kind {
         FindingKind::TypeMismatch => PartAction::Keep,
+        FindingKind::Macro
+        | FindingKind::Dde
+        | FindingKind::ExternalReference
+        | FindingKind::EmbeddedObject => PartAction::Disarm,
         _ => PartAction::Remove,
     }
 }

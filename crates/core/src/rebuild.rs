@@ -11,12 +11,37 @@ use sha2::{Digest, Sha256};
 
 use crate::mime::{Body, Cte, Entity, Leaf};
 
+/// What takes a leaf part's place in the rebuilt message.
+#[derive(Debug)]
+pub(crate) enum Replacement {
+    /// A removed part: the notice text that stands in for it.
+    Notice(String),
+    /// A disarmed part: its new content, declared anew when its type or name
+    /// changed (`docm` → `docx`).
+    Disarmed {
+        bytes: Vec<u8>,
+        content_type: String,
+        name: Option<String>,
+        relabel: bool,
+    },
+}
+
+impl Replacement {
+    /// The content a reader decodes from the part.
+    pub(crate) fn content(&self) -> &[u8] {
+        match self {
+            Replacement::Notice(text) => text.as_bytes(),
+            Replacement::Disarmed { bytes, .. } => bytes,
+        }
+    }
+}
+
 /// How to serialize one message.
 pub(crate) struct Rebuild<'a> {
     /// Line ending of the original, used for every line we write.
     pub(crate) eol: &'static [u8],
-    /// Parts to replace, by path, with the text that replaces each.
-    pub(crate) removals: &'a BTreeMap<String, String>,
+    /// Parts to replace, by path.
+    pub(crate) replacements: &'a BTreeMap<String, Replacement>,
     /// Makes generated boundaries unpredictable and reproducible.
     pub(crate) seed: [u8; 32],
 }
@@ -92,8 +117,23 @@ impl Rebuild<'_> {
 
     fn entity(&self, e: &Entity, header: &[u8], first_child: Option<Vec<u8>>) -> Vec<u8> {
         match &e.body {
-            Body::Leaf(_) if self.removals.contains_key(&e.path) => {
-                self.text_part(&self.removals[&e.path])
+            Body::Leaf(_) if self.replacements.contains_key(&e.path) => {
+                match &self.replacements[&e.path] {
+                    Replacement::Notice(text) => self.text_part(text),
+                    Replacement::Disarmed {
+                        bytes,
+                        content_type,
+                        name,
+                        relabel,
+                    } => {
+                        let mut h =
+                            replace_field(header, "content-transfer-encoding", "base64", self.eol);
+                        if *relabel {
+                            h = self.relabel(&h, content_type, name.as_deref());
+                        }
+                        self.join(&h, &e.blank_line, &self.base64(bytes))
+                    }
+                }
             }
             Body::Leaf(leaf) if is_container_type(&e.content_type) => {
                 // Declared a container, held as opaque bytes (no usable boundary,
@@ -149,6 +189,37 @@ impl Rebuild<'_> {
             let h = replace_field(header, "content-transfer-encoding", "base64", self.eol);
             self.join(&h, blank_line, &self.base64(&leaf.decoded))
         }
+    }
+
+    /// The header with a new Content-Type and Content-Disposition naming the
+    /// part `name` (RFC 2047 in `name=` for old readers, RFC 2231 in
+    /// `filename*=`); other fields stay.
+    fn relabel(&self, header: &[u8], content_type: &str, name: Option<&str>) -> Vec<u8> {
+        let fold = |s: &mut String, piece: &str| {
+            s.push(';');
+            s.push_str(std::str::from_utf8(self.eol).unwrap_or("\r\n"));
+            s.push('\t');
+            s.push_str(piece);
+        };
+        let mut ct = content_type.to_owned();
+        let mut cd = String::from(if header_disposition_is_inline(header) {
+            "inline"
+        } else {
+            "attachment"
+        });
+        if let Some(name) = name {
+            fold(&mut ct, &format!("name=\"{}\"", rfc2047(name)));
+            match rfc2231_chunks(name).as_slice() {
+                [one] => fold(&mut cd, &format!("filename*={one}")),
+                many => {
+                    for (i, chunk) in many.iter().enumerate() {
+                        fold(&mut cd, &format!("filename*{i}*={chunk}"));
+                    }
+                }
+            }
+        }
+        let h = replace_field(header, "content-type", &ct, self.eol);
+        replace_field(&h, "content-disposition", &cd, self.eol)
     }
 
     /// A UTF-8 text part written by mugai.
@@ -239,6 +310,70 @@ impl Rebuild<'_> {
     }
 }
 
+fn header_disposition_is_inline(header: &[u8]) -> bool {
+    fields(header)
+        .filter(|f| field_name(f) == "content-disposition")
+        .any(|f| {
+            let value =
+                String::from_utf8_lossy(&f[f.iter().position(|&c| c == b':').unwrap_or(0)..]);
+            value
+                .trim_start_matches(':')
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("inline")
+        })
+}
+
+/// `name` as RFC 2047 encoded words of at most 45 bytes of UTF-8 each,
+/// separated by spaces; plain when it is printable ASCII without quotes.
+fn rfc2047(name: &str) -> String {
+    if name
+        .bytes()
+        .all(|c| (b' '..=b'~').contains(&c) && c != b'"' && c != b'\\')
+    {
+        return name.to_owned();
+    }
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in name.chars() {
+        if chunk.len() + c.len_utf8() > 45 {
+            words.push(std::mem::take(&mut chunk));
+        }
+        chunk.push(c);
+    }
+    words.push(chunk);
+    words
+        .iter()
+        .map(|w| {
+            format!(
+                "=?UTF-8?B?{}?=",
+                base64::engine::general_purpose::STANDARD.encode(w)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `name` as RFC 2231 continuations (`utf-8''` on the first), percent-encoded,
+/// at most 60 characters each, never splitting an escape.
+fn rfc2231_chunks(name: &str) -> Vec<String> {
+    let mut chunks = vec![String::from("utf-8''")];
+    for b in name.bytes() {
+        let piece = if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            (b as char).to_string()
+        } else {
+            format!("%{b:02X}")
+        };
+        if chunks.last().is_some_and(|c| c.len() + piece.len() > 60) {
+            chunks.push(String::new());
+        }
+        if let Some(last) = chunks.last_mut() {
+            last.push_str(&piece);
+        }
+    }
+    chunks
+}
+
 fn is_container_type(content_type: &str) -> bool {
     content_type.starts_with("multipart/") || content_type.starts_with("message/")
 }
@@ -307,6 +442,7 @@ fn replace_field(header: &[u8], name: &str, value: &str, eol: &[u8]) -> Vec<u8> 
     let canonical = match name {
         "content-type" => "Content-Type",
         "content-transfer-encoding" => "Content-Transfer-Encoding",
+        "content-disposition" => "Content-Disposition",
         other => other,
     };
     let mut new_field = format!("{canonical}: {value}").into_bytes();

