@@ -8,8 +8,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use mugai_core::{Direction, Engine, Policy};
+use mugai_core::{Direction, Engine, LureRules, Policy};
 
+mod eval;
 mod sanitize;
 mod scan;
 mod serve;
@@ -66,6 +67,24 @@ enum Command {
         /// Log JSON lines instead of text (to standard error).
         #[arg(long)]
         json_logs: bool,
+    },
+    /// Score labelled mail for lures: catch rate, false positives, a
+    /// confusion table per threshold, symbols by precision.
+    Eval {
+        /// Directory of lures (eml, mbox, `.in.zip` samples), walked recursively.
+        #[arg(long)]
+        phish: PathBuf,
+        /// Directory of legitimate mail.
+        #[arg(long)]
+        ham: PathBuf,
+        /// Message-IDs our side sent, one per line, for the thread symbols.
+        #[arg(long)]
+        sent: Option<PathBuf>,
+        /// Print one JSON document instead of the tables.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        policy: PolicyArgs,
     },
     /// Look at, release or delete quarantined originals.
     Quarantine {
@@ -153,6 +172,9 @@ struct PolicyArgs {
     /// Policy file (TOML); the built-in defaults otherwise (see rules/policy.toml).
     #[arg(long)]
     policy: Option<PathBuf>,
+    /// Lure rules file (TOML); the built-in rules otherwise (see rules/lure.toml).
+    #[arg(long)]
+    lure_rules: Option<PathBuf>,
     /// Which way the mail crosses.
     #[arg(long, value_enum, default_value_t = DirectionArg::Inbound)]
     direction: DirectionArg,
@@ -178,7 +200,15 @@ impl PolicyArgs {
             DirectionArg::Inbound => Direction::Inbound,
             DirectionArg::Outbound => Direction::Outbound,
         };
-        Ok((Engine::new(policy), direction))
+        let mut engine = Engine::new(policy);
+        if let Some(path) = &self.lure_rules {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading lure rules {}", path.display()))?;
+            let rules =
+                LureRules::from_toml(&text).with_context(|| format!("in {}", path.display()))?;
+            engine = engine.with_lure_rules(rules);
+        }
+        Ok((engine, direction))
     }
 }
 
@@ -201,6 +231,19 @@ fn main() -> ExitCode {
         } => policy
             .engine()
             .and_then(|(engine, dir)| scan::run(&engine, dir, &paths, json, jobs)),
+        Command::Eval {
+            phish,
+            ham,
+            sent,
+            json,
+            policy,
+        } => policy.engine().and_then(|(engine, _)| {
+            let engine = match &sent {
+                Some(path) => engine.with_sent_log(std::sync::Arc::new(eval::sent_log(path)?)),
+                None => engine,
+            };
+            eval::run(&engine, &phish, &ham, json)
+        }),
         Command::Serve {
             config,
             check_config,

@@ -36,7 +36,7 @@ struct Summary {
 }
 
 /// Files under `paths`, sorted; golden-corpus bookkeeping files are skipped.
-fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+pub(crate) fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     fn walk(p: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         let meta = std::fs::metadata(p).with_context(|| format!("reading {}", p.display()))?;
         if meta.is_dir() {

@@ -24,6 +24,7 @@ pub(crate) fn load_config(path: Option<&Path>) -> Result<Config> {
 pub(crate) fn serve(config_path: Option<&Path>, check_only: bool, json_logs: bool) -> Result<u8> {
     let config = load_config(config_path)?;
     config.load_policy().context("loading the policy")?;
+    config.load_lure_rules().context("loading the lure rules")?;
     if check_only {
         println!("configuration OK: {} listener(s)", config.listeners.len());
         return Ok(0);

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -12,7 +13,8 @@ use crate::finding::{Finding, FindingKind};
 use crate::identify::identify;
 use crate::inspect::{Inspector, sha256};
 use crate::limits::Budget;
-use crate::mime::{self, Body, Entity, MimeError};
+use crate::lure::{self, LureAction, LureReport, LureRules, SentLog};
+use crate::mime::{self, Body, Entity, Headline, MimeError};
 use crate::notice;
 use crate::policy::{Direction, DirectionPolicy, MessageAction, PartAction, Policy};
 use crate::rebuild::{Rebuild, Replacement};
@@ -45,15 +47,46 @@ pub struct Outcome {
 }
 
 /// The sanitization engine. Immutable once built; share it across threads.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Engine {
     policy: Policy,
+    lure: Arc<LureRules>,
+    sent_log: Option<Arc<dyn SentLog>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("policy", &self.policy)
+            .field("lure_symbols", &self.lure.symbols.len())
+            .field("sent_log", &self.sent_log.is_some())
+            .finish()
+    }
 }
 
 impl Engine {
-    /// An engine applying `policy`.
+    /// An engine applying `policy`, with the lure rules of `rules/lure.toml`.
     pub fn new(policy: Policy) -> Self {
-        Self { policy }
+        static BUILT_IN: OnceLock<Arc<LureRules>> = OnceLock::new();
+        Self {
+            policy,
+            lure: BUILT_IN
+                .get_or_init(|| Arc::new(LureRules::default()))
+                .clone(),
+            sent_log: None,
+        }
+    }
+
+    /// Scores lures with these rules instead of the built-in ones.
+    pub fn with_lure_rules(mut self, rules: LureRules) -> Self {
+        self.lure = Arc::new(rules);
+        self
+    }
+
+    /// Checks inbound replies against the Message-IDs our side sent.
+    pub fn with_sent_log(mut self, log: Arc<dyn SentLog>) -> Self {
+        self.sent_log = Some(log);
+        self
     }
 
     /// The policy in force.
@@ -100,6 +133,7 @@ impl Engine {
             },
             output_sha256: None,
             parts: Vec::new(),
+            lure: None,
             timings_us: Timings {
                 total: micros(started),
                 ..Timings::default()
@@ -132,10 +166,10 @@ impl Engine {
 
         let t = Instant::now();
         let (headline, parsed) = mime::parse_with_headline(raw, limits);
-        report.message.message_id = headline.message_id;
-        report.message.subject = headline.subject;
-        report.message.from = headline.from;
-        let root = match parsed {
+        report.message.message_id = headline.message_id.clone();
+        report.message.subject = headline.subject.clone();
+        report.message.from = headline.from.clone();
+        let mut root = match parsed {
             Ok(root) => root,
             Err(e) => {
                 let action = if e.is_limit() {
@@ -171,10 +205,29 @@ impl Engine {
             return stop(report, dir.on_limit, e.describe(limits));
         }
 
+        let t = Instant::now();
+        let facts = lure_facts(&headline, envelope, &leaves, &report);
+        let lure_policy = self.policy.lure(envelope.direction);
+        let lure = lure::score(
+            &self.lure,
+            &self.policy.organization,
+            &lure_policy,
+            self.sent_log.as_deref(),
+            &facts,
+        );
+        let lure_action = lure.action;
+        report.lure = Some(lure);
+        report.timings_us.score = micros(t);
+
         let strictest = report
             .parts
             .iter()
             .map(|p| p.action)
+            .chain(match lure_action {
+                LureAction::Reject => Some(PartAction::Reject),
+                LureAction::Quarantine => Some(PartAction::Quarantine),
+                LureAction::None | LureAction::Tag => None,
+            })
             .max()
             .unwrap_or(PartAction::Keep);
         match strictest {
@@ -223,7 +276,15 @@ impl Engine {
         if changed.len() > LISTED {
             actions.push(format!("+{} more", changed.len() - LISTED));
         }
-        let trace = [
+        let tagged = lure_action == LureAction::Tag;
+        if tagged {
+            root.header = crate::rebuild::tag_subject(
+                &root.header,
+                &lure_policy.subject_tag,
+                line_ending(raw),
+            );
+        }
+        let mut trace = vec![
             (
                 "X-Mugai-Verdict",
                 format!(
@@ -246,6 +307,9 @@ impl Engine {
             ),
             ("X-Mugai-Message-SHA256", report.message.sha256.clone()),
         ];
+        if let Some(l) = report.lure.as_ref().filter(|_| tagged) {
+            trace.push(("X-Mugai-Lure", lure_header(l)));
+        }
         // Derived from, but not equal to, the published message hash.
         let seed = sha256(report.message.sha256.as_bytes());
         let rebuild = Rebuild {
@@ -421,6 +485,24 @@ fn disarm_part(
 }
 
 fn policy_reason(report: &Report, action: PartAction) -> String {
+    if let Some(l) = &report.lure
+        && matches!(
+            (l.action, action),
+            (LureAction::Reject, PartAction::Reject)
+                | (LureAction::Quarantine, PartAction::Quarantine)
+        )
+    {
+        return format!(
+            "lure score {} reached the {} threshold: {}",
+            l.score,
+            if action == PartAction::Reject {
+                "reject"
+            } else {
+                "quarantine"
+            },
+            lure_header(l).split_once("; ").map_or("", |(_, s)| s)
+        );
+    }
     let hits: Vec<String> = report
         .parts
         .iter()
@@ -432,6 +514,82 @@ fn policy_reason(report: &Report, action: PartAction) -> String {
         })
         .collect();
     format!("policy: {}", hits.join("; "))
+}
+
+/// `score=9.5; FROM_LOOKALIKE_OUR_DOMAIN(6), ...`, short enough for a
+/// header field and an SMTP reply.
+fn lure_header(l: &LureReport) -> String {
+    const LISTED: usize = 8;
+    let mut names: Vec<String> = l
+        .symbols
+        .iter()
+        .take(LISTED)
+        .map(|s| format!("{}({})", s.name, s.weight))
+        .collect();
+    if l.symbols.len() > LISTED {
+        names.push(format!("+{} more", l.symbols.len() - LISTED));
+    }
+    format!("score={}; {}", l.score, names.join(", "))
+}
+
+/// What lure scoring needs from the parsed message and the inspection.
+fn lure_facts(
+    headline: &Headline,
+    envelope: &Envelope,
+    leaves: &[&Entity],
+    report: &Report,
+) -> lure::Facts {
+    let mut bodies = Vec::new();
+    let mut attachment_names = Vec::new();
+    for leaf in leaves {
+        if let Some(name) = &leaf.filename {
+            attachment_names.push(name.clone());
+            continue;
+        }
+        let html = leaf.content_type == "text/html";
+        if !(html || leaf.content_type == "text/plain") {
+            continue;
+        }
+        let charset = leaf
+            .params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("charset"))
+            .map(|(_, v)| v.as_str());
+        bodies.push(lure::BodyText {
+            location: format!(
+                "body part {}",
+                if leaf.path.is_empty() {
+                    "1"
+                } else {
+                    &leaf.path
+                }
+            ),
+            text: lure::decode_text(decoded(leaf), charset),
+            html,
+        });
+    }
+    lure::Facts {
+        direction: envelope.direction,
+        from_name: headline.from_name.clone(),
+        from_address: headline.from_address.clone(),
+        reply_to: headline.reply_to.clone(),
+        envelope_from: envelope
+            .mail_from
+            .clone()
+            .or_else(|| headline.return_path.clone())
+            .filter(|s| !s.trim().trim_matches(['<', '>']).is_empty()),
+        subject: headline.subject.clone().unwrap_or_default(),
+        in_reply_to: headline.in_reply_to.clone(),
+        references: headline.references.clone(),
+        authentication_results: headline.authentication_results.clone(),
+        bodies,
+        attachment_names,
+        findings: report
+            .parts
+            .iter()
+            .flat_map(|p| p.findings.iter().map(|f| (f.kind, f.location.clone())))
+            .collect(),
+    }
 }
 
 /// The multiset of leaf contents the rebuilt message must hold: kept parts as

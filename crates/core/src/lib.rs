@@ -25,6 +25,7 @@ mod inspect;
 #[doc(hidden)]
 pub mod internal;
 mod limits;
+mod lure;
 mod mime;
 mod names;
 mod notice;
@@ -45,6 +46,10 @@ pub use engine::{Engine, Envelope, Outcome};
 pub use finding::{Finding, FindingKind};
 pub use identify::{FileType, identify};
 pub use limits::Limits;
+pub use lure::{
+    LureAction, LurePolicy, LureReport, LureRules, MemorySentLog, Organization, Person, RulesError,
+    SentLog, SymbolHit, normalize_message_id,
+};
 pub use policy::{
     Direction, DirectionPolicy, MessageAction, NoticeConfig, PartAction, Policy, PolicyError,
     default_action,

@@ -3,7 +3,9 @@
 //! body is canonically encoded (and may be passed on byte for byte) or must be
 //! re-encoded from exactly the bytes we inspected.
 
-use mail_parser::{Encoding, Message, MessageParser, MimeHeaders, PartType};
+use mail_parser::{
+    Encoding, HeaderName, HeaderValue, Message, MessageParser, MimeHeaders, PartType,
+};
 
 use crate::limits::Limits;
 
@@ -90,6 +92,22 @@ pub(crate) struct Headline {
     pub(crate) message_id: Option<String>,
     pub(crate) subject: Option<String>,
     pub(crate) from: Option<String>,
+    pub(crate) from_name: Option<String>,
+    pub(crate) from_address: Option<String>,
+    pub(crate) reply_to: Vec<String>,
+    pub(crate) return_path: Option<String>,
+    pub(crate) in_reply_to: Vec<String>,
+    pub(crate) references: Vec<String>,
+    /// Raw values of every `Authentication-Results` field, top first.
+    pub(crate) authentication_results: Vec<String>,
+}
+
+fn text_values(v: &HeaderValue<'_>) -> Vec<String> {
+    match v {
+        HeaderValue::Text(t) => vec![t.to_string()],
+        HeaderValue::TextList(l) => l.iter().map(|t| t.to_string()).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Parses a message into a tree, and reads its headline from the same parse
@@ -101,18 +119,38 @@ pub(crate) fn parse_with_headline(
     let Some(msg) = MessageParser::default().parse(raw) else {
         return (Headline::default(), Err(MimeError::Unparseable));
     };
+    let first_from = msg.from().and_then(|a| a.first());
     let headline = Headline {
         message_id: msg.message_id().map(str::to_owned),
         subject: msg.subject().map(str::to_owned),
-        from: msg
-            .from()
-            .and_then(|a| a.first())
-            .map(|a| match (&a.name, &a.address) {
-                (Some(n), Some(addr)) => format!("{n} <{addr}>"),
-                (None, Some(addr)) => addr.to_string(),
-                (Some(n), None) => n.to_string(),
-                (None, None) => String::new(),
-            }),
+        from: first_from.map(|a| match (&a.name, &a.address) {
+            (Some(n), Some(addr)) => format!("{n} <{addr}>"),
+            (None, Some(addr)) => addr.to_string(),
+            (Some(n), None) => n.to_string(),
+            (None, None) => String::new(),
+        }),
+        from_name: first_from.and_then(|a| a.name.as_deref().map(str::to_owned)),
+        from_address: first_from.and_then(|a| a.address.as_deref().map(str::to_owned)),
+        reply_to: msg
+            .reply_to()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|a| a.address.as_deref().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        return_path: text_values(msg.return_path()).into_iter().next(),
+        in_reply_to: text_values(msg.in_reply_to()),
+        references: text_values(msg.references()),
+        authentication_results: msg
+            .headers()
+            .iter()
+            .filter(|h| h.name == HeaderName::AuthenticationResults)
+            .filter_map(|h| {
+                raw.get(h.offset_start as usize..h.offset_end as usize)
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+            })
+            .collect(),
     };
     let mut parts = 0;
     (headline, convert_root(&msg, "", 0, limits, &mut parts))

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::finding::FindingKind;
 use crate::limits::Limits;
+use crate::lure::{LurePolicy, Organization};
 
 /// Which way a message crosses between segments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -50,7 +51,7 @@ pub enum MessageAction {
 }
 
 /// The policy of one direction.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DirectionPolicy {
     /// Action for a message that exceeds a message-level limit (size, parts, depth, time).
@@ -62,6 +63,10 @@ pub struct DirectionPolicy {
     /// Action per finding kind; kinds not listed take the built-in default.
     #[serde(default)]
     pub actions: BTreeMap<FindingKind, PartAction>,
+    /// Lure score thresholds; absent, the direction's built-in ones apply
+    /// (inbound: tag at 4, quarantine at 8; outbound: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lure: Option<LurePolicy>,
 }
 
 fn default_on_limit() -> MessageAction {
@@ -78,6 +83,7 @@ impl Default for DirectionPolicy {
             on_limit: default_on_limit(),
             on_malformed: default_on_malformed(),
             actions: BTreeMap::new(),
+            lure: None,
         }
     }
 }
@@ -125,8 +131,9 @@ impl Default for NoticeConfig {
     }
 }
 
-/// The whole policy: limits, notice text and one policy per direction.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The whole policy: limits, notice text, who we are, and one policy per
+/// direction.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     /// Hard caps on the work done for one message.
@@ -135,6 +142,9 @@ pub struct Policy {
     /// Text of the notice that replaces removed parts.
     #[serde(default)]
     pub notice: NoticeConfig,
+    /// Our domains, partners and people, for lure scoring.
+    #[serde(default)]
+    pub organization: Organization,
     /// Internet → closed segment.
     #[serde(default)]
     pub inbound: DirectionPolicy,
@@ -160,6 +170,15 @@ impl Policy {
         match direction {
             Direction::Inbound => &self.inbound,
             Direction::Outbound => &self.outbound,
+        }
+    }
+
+    /// The lure thresholds of one direction, built-in ones included.
+    pub fn lure(&self, direction: Direction) -> LurePolicy {
+        match (&self.direction(direction).lure, direction) {
+            (Some(l), _) => l.clone(),
+            (None, Direction::Inbound) => LurePolicy::inbound(),
+            (None, Direction::Outbound) => LurePolicy::default(),
         }
     }
 }
@@ -200,5 +219,11 @@ mod tests {
             }
         }
         assert_eq!(p.limits, Limits::default());
+        assert_eq!(p.lure(Direction::Inbound), LurePolicy::inbound());
+        assert_eq!(p.lure(Direction::Outbound), LurePolicy::default());
+        assert_eq!(
+            p.lure(Direction::Inbound),
+            Policy::default().lure(Direction::Inbound)
+        );
     }
 }

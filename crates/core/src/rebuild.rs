@@ -428,6 +428,55 @@ pub(crate) fn fields(header: &[u8]) -> impl Iterator<Item = &[u8]> {
     bounds.into_iter().map(move |(a, b)| &header[a..b])
 }
 
+/// The header with `tag` before the first Subject (RFC 2047-encoded unless
+/// ASCII), or with a Subject field of just the tag when there is none.
+pub(crate) fn tag_subject(header: &[u8], tag: &str, eol: &[u8]) -> Vec<u8> {
+    let encode = |t: &str| {
+        if t.is_ascii() {
+            t.to_owned()
+        } else {
+            format!(
+                "=?UTF-8?B?{}?=",
+                base64::engine::general_purpose::STANDARD.encode(t)
+            )
+        }
+    };
+    let mut out = Vec::with_capacity(header.len() + 64);
+    let mut done = false;
+    for f in fields(header) {
+        if done || field_name(f) != "subject" {
+            out.extend_from_slice(f);
+            continue;
+        }
+        done = true;
+        let colon = f.iter().position(|&c| c == b':').unwrap_or(f.len());
+        let value = &f[colon + 1..];
+        let trimmed = value.trim_ascii_start();
+        // Whitespace between two encoded words is not displayed, so the
+        // space that separates the tag from the subject goes inside ours.
+        let word = if trimmed.starts_with(b"=?") {
+            encode(&format!("{tag} "))
+        } else {
+            encode(tag)
+        };
+        out.extend_from_slice(&f[..=colon.min(f.len() - 1)]);
+        out.push(b' ');
+        out.extend_from_slice(word.as_bytes());
+        if !value.first().is_some_and(|c| *c == b' ' || *c == b'\t') {
+            out.push(b' ');
+        }
+        out.extend_from_slice(value);
+    }
+    if !done {
+        if !out.is_empty() && !out.ends_with(b"\n") {
+            out.extend_from_slice(eol);
+        }
+        out.extend_from_slice(format!("Subject: {}", encode(tag)).as_bytes());
+        out.extend_from_slice(eol);
+    }
+    out
+}
+
 /// Lower-case name of a header field.
 pub(crate) fn field_name(field: &[u8]) -> String {
     let end = field.iter().position(|&c| c == b':').unwrap_or(field.len());

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::finding::Finding;
 use crate::identify::FileType;
+use crate::lure::LureReport;
 use crate::policy::{Direction, PartAction};
 
 /// What happens to the message as a whole.
@@ -39,6 +40,9 @@ pub struct Report {
     pub output_sha256: Option<String>,
     /// Every leaf part, in MIME order.
     pub parts: Vec<PartReport>,
+    /// The lure score, when the message got that far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lure: Option<LureReport>,
     /// Where the time went, in microseconds.
     pub timings_us: Timings,
 }
@@ -151,6 +155,9 @@ pub struct Timings {
     /// Rebuilding parts without their active content, and checking them.
     #[serde(default)]
     pub disarm: u64,
+    /// Lure scoring.
+    #[serde(default)]
+    pub score: u64,
     /// Rebuilding the message.
     pub rebuild: u64,
     /// Checking the rebuilt message.

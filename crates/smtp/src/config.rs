@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ipnet::IpNet;
-use mugai_core::{Direction, Engine, Policy};
+use mugai_core::{Direction, Engine, LureRules, Policy};
 use mugai_store::{FsStore, Store};
 use serde::Deserialize;
 use tokio::net::TcpListener;
@@ -33,6 +33,9 @@ pub struct Config {
     /// Policy file; the built-in policy (rules/policy.toml) when absent.
     #[serde(default)]
     pub policy: Option<PathBuf>,
+    /// Lure rules file; the built-in rules (rules/lure.toml) when absent.
+    #[serde(default)]
+    pub lure_rules: Option<PathBuf>,
     /// Engine runs at once across all listeners (default: one per core).
     #[serde(default)]
     pub engine_slots: Option<usize>,
@@ -211,6 +214,7 @@ impl Default for Config {
             hostname: default_hostname(),
             store: default_store(),
             policy: None,
+            lure_rules: None,
             engine_slots: None,
             metrics_listen: None,
             listeners: default_listeners(),
@@ -302,6 +306,17 @@ impl Config {
         let text = std::fs::read_to_string(path).map_err(|e| file_error(path, e))?;
         Policy::from_toml(&text).map_err(|e| file_error(path, e))
     }
+
+    /// The lure rules it names, or the built-in ones.
+    pub fn load_lure_rules(&self) -> Result<Option<LureRules>, ConfigError> {
+        let Some(path) = &self.lure_rules else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| file_error(path, e))?;
+        LureRules::from_toml(&text)
+            .map(Some)
+            .map_err(|e| file_error(path, e))
+    }
 }
 
 fn file_error(path: &Path, e: impl std::fmt::Display) -> ConfigError {
@@ -333,9 +348,13 @@ impl Gateway {
     /// listener. Nothing is accepted until [`Gateway::run`].
     pub async fn bind(config: &Config) -> Result<Self, ConfigError> {
         config.check()?;
-        let engine = Engine::new(config.load_policy()?);
         let store: Arc<dyn Store> =
             Arc::new(FsStore::open(&config.store).map_err(|e| file_error(&config.store, e))?);
+        // Inbound replies are checked against what the outbound listeners sent.
+        let mut engine = Engine::new(config.load_policy()?).with_sent_log(store.clone());
+        if let Some(rules) = config.load_lure_rules()? {
+            engine = engine.with_lure_rules(rules);
+        }
         let slots = config
             .engine_slots
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));

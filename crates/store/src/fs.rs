@@ -17,6 +17,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use mugai_core::normalize_message_id;
 use sha2::{Digest, Sha256};
 
 use crate::audit::{GENESIS, chain_line, line_hash};
@@ -271,11 +272,6 @@ impl Store for FsStore {
         Ok(())
     }
 
-    fn was_sent(&self, message_id: &str) -> bool {
-        let sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
-        sent.0.contains(&normalize_message_id(message_id))
-    }
-
     fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
         let path = self.audit_path();
         // A poisoned lock means another append panicked midway; the file
@@ -291,6 +287,13 @@ impl Store for FsStore {
         audit.file.sync_data().map_err(io("syncing", &path))?;
         audit.last_hash = hash;
         Ok(())
+    }
+}
+
+impl mugai_core::SentLog for FsStore {
+    fn was_sent(&self, message_id: &str) -> bool {
+        let sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        sent.0.contains(&normalize_message_id(message_id))
     }
 }
 
@@ -331,15 +334,6 @@ impl FsStore {
 
 /// `<id@host>` and ` id@host ` name the same message: the brackets and
 /// spaces go, and so would any line break an attacker put in.
-fn normalize_message_id(id: &str) -> String {
-    id.trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>')
-        .chars()
-        .filter(|c| !c.is_control() && !c.is_whitespace())
-        .collect()
-}
-
 /// Removes what a crash left half-written in the spool: a message whose
 /// entry file never appeared was never acknowledged.
 fn sweep_spool(dir: &Path) -> Result<(), StoreError> {

@@ -60,7 +60,7 @@ impl StoreError {
 }
 
 /// Quarantine, spool and audit, as the relay needs them.
-pub trait Store: Send + Sync {
+pub trait Store: mugai_core::SentLog + Send + Sync {
     /// Keeps `original` with its entry; durable when this returns.
     fn quarantine(&self, original: &[u8], entry: QuarantineEntry) -> Result<EntryId, StoreError>;
 
@@ -95,7 +95,4 @@ pub trait Store: Send + Sync {
     /// reply claiming to answer it can be told from one that only pretends to
     /// (lure scoring: a "reply" in a thread we never started).
     fn remember_sent(&self, message_id: &str) -> Result<(), StoreError>;
-
-    /// Whether our side sent a message with this Message-ID.
-    fn was_sent(&self, message_id: &str) -> bool;
 }

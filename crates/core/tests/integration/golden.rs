@@ -61,9 +61,9 @@ fn with_line_endings(message: &[u8], eol: &str) -> Vec<u8> {
     crlf
 }
 
-/// The part of an outcome that the corpus pins down: verdict, and per part
-/// the true type, the action, each finding with its location, and what
-/// disarming took out (or why it could not).
+/// The part of an outcome that the corpus pins down: verdict, the lure
+/// symbols, and per part the true type, the action, each finding with its
+/// location, and what disarming took out (or why it could not).
 fn summarize(outcome: &Outcome) -> Value {
     let r = &outcome.report;
     let parts: Vec<Value> = r
@@ -97,6 +97,10 @@ fn summarize(outcome: &Outcome) -> Value {
         })
         .collect();
     let mut v = json!({ "verdict": outcome.verdict, "parts": parts });
+    if let Some(l) = r.lure.as_ref().filter(|l| !l.symbols.is_empty()) {
+        let symbols: Vec<&str> = l.symbols.iter().map(|s| s.name.as_str()).collect();
+        v["lure"] = json!({ "score": l.score, "action": l.action, "symbols": symbols });
+    }
     if outcome.verdict != Verdict::Deliver {
         v["reason"] = json!(r.reason);
     }

@@ -1,0 +1,127 @@
+//! Text folding for phrase matching: a lure written in full-width letters,
+//! half-width kana, katakana for hiragana or with spaces between the
+//! characters still matches the phrase in the rules.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// NFKC, lower case, katakana as hiragana, without whitespace, zero-width
+/// characters and soft hyphens.
+pub(crate) fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.nfkc() {
+        if c.is_whitespace() || is_invisible(c) {
+            continue;
+        }
+        let c = match c {
+            // ァ..ヶ → ぁ..ゖ
+            '\u{30A1}'..='\u{30F6}' => char::from_u32(c as u32 - 0x60).unwrap_or(c),
+            _ => c,
+        };
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
+    )
+}
+
+/// Text of an HTML document for phrase matching: tags, comments, script and
+/// style dropped, the commonest entities decoded. Best effort by design: it
+/// feeds a score, never a decision about what is delivered.
+pub(crate) fn html_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() / 2);
+    let lower = html.to_ascii_lowercase();
+    let mut i = 0;
+    while i < html.len() {
+        let rest = &lower[i..];
+        if rest.starts_with("<!--") {
+            i += rest.find("-->").map_or(rest.len(), |e| e + 3);
+        } else if rest.starts_with("<script") || rest.starts_with("<style") {
+            let close = if rest.starts_with("<script") {
+                "</script"
+            } else {
+                "</style"
+            };
+            i += rest.find(close).map_or(rest.len(), |e| e + close.len());
+            i += lower[i..].find('>').map_or(lower.len() - i, |e| e + 1);
+        } else if rest.starts_with('<') {
+            i += rest.find('>').map_or(rest.len(), |e| e + 1);
+            out.push(' ');
+        } else {
+            let end = rest.find('<').unwrap_or(rest.len());
+            out.push_str(&decode_entities(&html[i..i + end]));
+            i += end;
+        }
+    }
+    out
+}
+
+/// The entities a lure is likely to spell its words with.
+pub(crate) fn decode_entities(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        rest = &rest[amp..];
+        let Some(semi) = rest.bytes().take(12).position(|b| b == b';') else {
+            out.push('&');
+            rest = &rest[1..];
+            continue;
+        };
+        let name = &rest[1..semi];
+        let decoded = match name {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            "nbsp" => Some(' '),
+            _ => name
+                .strip_prefix("#x")
+                .or_else(|| name.strip_prefix("#X"))
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .or_else(|| name.strip_prefix('#').and_then(|d| d.parse().ok()))
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[semi + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn width_kana_and_spacing_fold_away() {
+        assert_eq!(fold("ＩＮＶＯＩＣＥ"), "invoice");
+        assert_eq!(fold("ﾊﾟｽﾜｰﾄﾞ"), fold("パスワード"));
+        assert_eq!(fold("パスワード"), fold("ぱすわーど"));
+        assert_eq!(fold("請 求\u{200B}書"), "請求書");
+    }
+
+    #[test]
+    fn html_text_skips_markup_and_decodes_entities() {
+        let t = html_text(
+            "<style>p{}</style><p>請求&#26360;<!-- x --> &amp; <b>pay</b></p><script>x</script>end",
+        );
+        assert_eq!(fold(&t), "請求書&payend");
+    }
+}
