@@ -20,7 +20,8 @@ fn exe_in_zip_in_zip_is_removed_with_a_notice_and_a_report() {
 
     let raw = std::fs::read(&out).unwrap();
     let msg = MessageParser::default().parse(&raw).unwrap();
-    assert_eq!(msg.subject(), Some("請求書を送付します"));
+    // An executable under an invoice theme: tagged as a possible lure.
+    assert_eq!(msg.subject(), Some("[要注意] 請求書を送付します"));
     assert!(
         msg.attachments()
             .all(|a| a.attachment_name() != Some("請求書.zip"))
@@ -218,8 +219,14 @@ fn shipped_policy_gives_the_same_verdicts_as_the_defaults() {
 fn macro_document_arrives_as_a_macro_free_docx() {
     let dir = tempfile::tempdir().unwrap();
     let (out, report) = (dir.path().join("out.eml"), dir.path().join("report.json"));
+    // With the built-in thresholds this lure is held (see
+    // `a_lure_is_held_and_eval_measures_the_lure_set`); here it is only tagged.
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, "[inbound.lure]\ntag = 4.0\n").unwrap();
     let status = mugai()
         .arg("sanitize")
+        .arg("--policy")
+        .arg(&policy)
         .arg(sample("mail/macro_docm_meeting.eml.in.zip"))
         .arg("-o")
         .arg(&out)
@@ -274,4 +281,50 @@ fn macro_document_arrives_as_a_macro_free_docx() {
                 .is_some_and(|r| r.starts_with("VBA project: word/vbaProject.bin"))),
         "{part}"
     );
+}
+
+#[test]
+fn a_lure_is_held_and_eval_measures_the_lure_set() {
+    let held = mugai()
+        .arg("sanitize")
+        .arg(sample("mail/macro_docm_meeting.eml.in.zip"))
+        .output()
+        .unwrap();
+    assert_eq!(held.status.code(), Some(1));
+    assert!(held.stdout.is_empty(), "a held message is not written");
+    let said = String::from_utf8_lossy(&held.stderr);
+    assert!(said.contains("lure score"), "{said}");
+
+    let lure = sample("lure");
+    let out = mugai()
+        .args(["eval", "--json", "--phish"])
+        .arg(lure.join("phish"))
+        .arg("--ham")
+        .arg(lure.join("ham"))
+        .arg("--policy")
+        .arg(lure.join("policy.toml"))
+        .arg("--sent")
+        .arg(lure.join("sent-message-ids"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let quarantine = doc["thresholds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "quarantine")
+        .expect("the quarantine row");
+    assert!(
+        quarantine["catch_rate"].as_f64().unwrap() >= 0.95,
+        "{quarantine}"
+    );
+    assert_eq!(quarantine["false_positives"], 0, "{quarantine}");
+    let top = &doc["symbols"][0];
+    assert_eq!(top["precision"], 1.0, "{top}");
 }

@@ -98,7 +98,18 @@ fn clean_mail_crosses_byte_for_byte_below_the_trace_headers() {
 #[test]
 fn attacks_are_disarmed_and_their_originals_kept() {
     let postfix = Postfix::start();
-    let relay = Mugai::start(&config(postfix.port, "metrics_listen = \"127.0.0.1:0\""));
+    // Lures are only tagged here, so that the meeting lure is delivered
+    // disarmed (`a_lure_is_held_with_its_reasons` holds it).
+    let policy_dir = tempfile::tempdir().expect("tempdir");
+    let policy = policy_dir.path().join("policy.toml");
+    std::fs::write(&policy, "[inbound.lure]\ntag = 4.0\n").expect("policy");
+    let relay = Mugai::start(&config(
+        postfix.port,
+        &format!(
+            "metrics_listen = \"127.0.0.1:0\"\npolicy = \"{}\"",
+            policy.display()
+        ),
+    ));
     let mut originals = Vec::new();
     // The macro document arrives rebuilt as a docx; the zip is replaced.
     for (user, rel, gone, kept, said) in [
@@ -149,6 +160,14 @@ fn attacks_are_disarmed_and_their_originals_kept() {
         if let Some(ext) = kept {
             assert_eq!(named(ext), 1, "{ext} is delivered: {delivered}");
         }
+        // Both are lures enough to be tagged: a header, and 【要注意】 in
+        // the subject (RFC 2047, before the original words).
+        assert!(delivered.contains("X-Mugai-Lure: score="), "{delivered}");
+        let subject = mail_parser::MessageParser::default()
+            .parse(delivered.as_bytes())
+            .and_then(|m| m.subject().map(str::to_owned))
+            .unwrap_or_default();
+        assert!(subject.starts_with("[要注意] "), "{subject}");
     }
     let list = relay.command(&["quarantine", "list"]);
     let listing = text(&list.stdout);
@@ -338,6 +357,42 @@ fn postfix_in_front_and_behind() {
             internet.log()
         );
     }
+}
+
+/// The textbook attack — a "meeting materials" mail with a macro document —
+/// scores above the built-in quarantine threshold: the client gets a 250,
+/// nothing is delivered, and the quarantine entry explains why.
+#[test]
+fn a_lure_is_held_with_its_reasons() {
+    let postfix = Postfix::start();
+    let relay = Mugai::start(&config(postfix.port, ""));
+    let (_dir, eml) = message("mail/macro_docm_meeting.eml.in.zip");
+    let transcript = swaks(
+        relay.port(),
+        &[
+            "--from",
+            "attacker@example.com",
+            "--to",
+            "held@example.lg.jp",
+            "--data",
+            eml.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(
+        transcript.contains("<-  250 2.0.0 held in quarantine as"),
+        "{transcript}"
+    );
+    let listing = text(&relay.command(&["quarantine", "list"]).stdout);
+    let id = listing
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("one entry: {listing}"));
+    let entry = text(&relay.command(&["quarantine", "show", id]).stdout);
+    for why in ["lure score", "LURE_WITH_ACTIVE_DOCUMENT", "LURE_MEETING"] {
+        assert!(entry.contains(why), "{why}: {entry}");
+    }
+    assert!(postfix.mailbox("held").is_empty(), "nothing is delivered");
 }
 
 /// Spool mode, killed with SIGKILL right after accepting a burst, then

@@ -68,6 +68,13 @@ pub(crate) fn run(
     if !removed.is_empty() {
         changes.push(format!("removed {}", removed.join(", ")));
     }
+    if let Some(lure) = report
+        .lure
+        .as_ref()
+        .filter(|l| l.action == mugai_core::LureAction::Tag)
+    {
+        changes.push(format!("tagged as a possible lure, {}", lure.summary()));
+    }
     match outcome.verdict {
         Verdict::Deliver if changes.is_empty() => eprintln!("deliver: clean"),
         Verdict::Deliver => eprintln!("deliver: {}", changes.join("; ")),
@@ -78,7 +85,7 @@ pub(crate) fn run(
         ),
     }
     Ok(match outcome.verdict {
-        Verdict::Deliver if !report.found_anything() => 0,
+        Verdict::Deliver if changes.is_empty() && !report.found_anything() => 0,
         Verdict::Tempfail => 2,
         _ => 1,
     })

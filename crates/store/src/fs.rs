@@ -520,6 +520,7 @@ mod tests {
 
     #[test]
     fn sent_message_ids_are_remembered_across_restarts() {
+        use mugai_core::SentLog;
         let dir = tempfile::tempdir().expect("tempdir");
         {
             let store = FsStore::open(dir.path()).expect("open");

@@ -377,8 +377,9 @@ pub(crate) fn score(
     }
     other_senders(&mut hits, rules, facts, from_domain.as_deref());
     thread(&mut hits, facts, sent, &is_ours);
+    let from_org = from_domain.as_deref().map(domain::organization);
     for body in &facts.bodies {
-        link_signals(&mut hits, body, &ours, &partners);
+        link_signals(&mut hits, body, &ours, &partners, from_org.as_deref());
     }
     phrases(&mut hits, facts);
     attachments(&mut hits, facts);
@@ -632,7 +633,15 @@ fn thread(
     }
 }
 
-fn link_signals(hits: &mut Hits<'_>, body: &BodyText, ours: &[String], partners: &[String]) {
+/// `from_org`: a sender that shows its own site through a click tracker
+/// is ordinary, so a link showing the sender's own domain is no mismatch.
+fn link_signals(
+    hits: &mut Hits<'_>,
+    body: &BodyText,
+    ours: &[String],
+    partners: &[String],
+    from_org: Option<&str>,
+) {
     let text = truncate(&body.text, MAX_TEXT);
     let found = if body.html {
         links::from_html(text)
@@ -682,7 +691,8 @@ fn link_signals(hits: &mut Hits<'_>, body: &BodyText, ours: &[String], partners:
         }
         if let Some(shown) = link.shown.as_deref().and_then(links::shown_domain) {
             let shown = domain::normalize(&shown);
-            if domain::organization(&shown) != domain::organization(&host) {
+            let shown_org = domain::organization(&shown);
+            if shown_org != domain::organization(&host) && Some(shown_org.as_str()) != from_org {
                 hits.fire(
                     "LINK_TEXT_MISMATCH",
                     format!("link shows {shown} but goes to {host}"),

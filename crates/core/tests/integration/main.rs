@@ -3,3 +3,4 @@
 mod engine;
 mod golden;
 mod hostile;
+mod lure;

@@ -3,7 +3,7 @@
 //! packages, RTF objects) and clean documents of the same shapes that must
 //! stay untouched. Deterministic: running it again writes the same bytes.
 //!
-//!   cargo run -p mugai-e2e --bin make_office_samples
+//!   cargo run -p mugai-e2e --example make_office_samples
 //!
 //! Anything active is written as a `.in.zip` text container (see
 //! samples/README.md); clean files are written as they are.
