@@ -14,6 +14,7 @@ seed() {
   for f in "$@"; do cp "$f" "corpus/$target/"; done
 }
 seed engine "$D"/*.eml "$D"/*.mbox
+seed lure "$D"/p[0-9][0-9]_*.eml "$D"/h[0-9][0-9]_*.eml "$D"/ja_*.eml
 seed mime "$D"/*.eml "$D"/*.mbox
 seed transfer "$D"/*.eml
 seed identify "$D"/*

@@ -185,3 +185,56 @@ pub fn check_outcome(engine: &Engine, outcome: &Outcome) -> Result<(), String> {
         (_, None) => Ok(()),
     }
 }
+
+/// An engine that knows who it works for (例市, as in samples/lure/) and
+/// one Message-ID it sent, so that every lure symbol can fire.
+pub fn lure_engine() -> Engine {
+    use crate::lure::{MemorySentLog, Organization, Person};
+    let organization = Organization {
+        names: vec!["例市".into(), "Example City".into()],
+        domains: vec!["city.example.lg.jp".into()],
+        partner_domains: vec!["example-partner.co.jp".into()],
+        people: vec![Person {
+            names: vec!["山田 太郎".into(), "Taro Yamada".into()],
+            addresses: vec!["t-yamada@city.example.lg.jp".into()],
+        }],
+        trusted_authserv_ids: vec!["mx.city.example.lg.jp".into()],
+    };
+    let policy = crate::policy::Policy {
+        organization,
+        ..crate::policy::Policy::default()
+    };
+    let sent = MemorySentLog::default();
+    sent.remember("<sent-1@city.example.lg.jp>");
+    Engine::new(policy).with_sent_log(std::sync::Arc::new(sent))
+}
+
+/// Lure scoring through `engine` on one message, with the oracle: the score
+/// is the sum of the weights listed, every symbol says why it fired, and
+/// the action is the one the thresholds give.
+pub fn check_lure(engine: &Engine, raw: &[u8]) -> Result<(), String> {
+    let outcome = engine.process(raw, &Envelope::default());
+    let Some(lure) = &outcome.report.lure else {
+        return Ok(());
+    };
+    let sum: f64 = lure.symbols.iter().map(|s| s.weight).sum();
+    if ((sum * 100.0).round() / 100.0 - lure.score).abs() > 1e-9 {
+        return Err(format!("score {} is not the sum {sum}", lure.score));
+    }
+    if let Some(s) = lure.symbols.iter().find(|s| s.evidence.is_empty()) {
+        return Err(format!("{} fired without evidence", s.name));
+    }
+    let expected = engine.policy().lure(crate::policy::Direction::Inbound);
+    let held = matches!(
+        lure.action,
+        crate::lure::LureAction::Quarantine | crate::lure::LureAction::Reject
+    );
+    if held && outcome.verdict == Verdict::Deliver {
+        return Err(format!("{:?} but delivered", lure.action));
+    }
+    let reached = |t: Option<f64>| t.is_some_and(|t| lure.score >= t);
+    if reached(expected.quarantine) != (lure.action >= crate::lure::LureAction::Quarantine) {
+        return Err(format!("score {} but action {:?}", lure.score, lure.action));
+    }
+    check_outcome(engine, &outcome)
+}
