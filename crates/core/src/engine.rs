@@ -550,11 +550,24 @@ fn lure_facts(
         if !(html || leaf.content_type == "text/plain") {
             continue;
         }
-        let charset = leaf
-            .params
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("charset"))
-            .map(|(_, v)| v.as_str());
+        // mail-parser decoded the charset already; decode only what it did
+        // not, or what it may have read differently (a damaged encoding: the
+        // bytes we deliver decide).
+        let text = match &leaf.body {
+            Body::Leaf(mime::Leaf {
+                text: Some(t),
+                canonical: true,
+                ..
+            }) => t.clone(),
+            _ => {
+                let charset = leaf
+                    .params
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("charset"))
+                    .map(|(_, v)| v.as_str());
+                lure::decode_text(decoded(leaf), charset)
+            }
+        };
         bodies.push(lure::BodyText {
             location: format!(
                 "body part {}",
@@ -564,7 +577,7 @@ fn lure_facts(
                     &leaf.path
                 }
             ),
-            text: lure::decode_text(decoded(leaf), charset),
+            text,
             html,
         });
     }

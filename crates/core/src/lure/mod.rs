@@ -727,21 +727,24 @@ fn phrases(hits: &mut Hits<'_>, facts: &Facts) {
     for n in &facts.attachment_names {
         places.push((format!("attachment {n:?}"), text::fold(n)));
     }
-    for symbol in &hits.rules.phrases {
-        let mut evidence = Vec::new();
-        for (phrase, finder) in &symbol.phrases {
-            if let Some((place, _)) = places
-                .iter()
-                .find(|(_, t)| finder.find(t.as_bytes()).is_some())
-            {
-                evidence.push(format!("{place}: {phrase}"));
-                if evidence.len() == MAX_EVIDENCE {
-                    break;
-                }
+    // Per symbol: evidence in the order found, each phrase once.
+    let rules = hits.rules;
+    let mut seen = vec![false; rules.patterns.len()];
+    let mut evidence: Vec<Vec<String>> = vec![Vec::new(); rules.phrases.len()];
+    for (place, text) in &places {
+        for m in rules.automaton.find_overlapping_iter(text.as_str()) {
+            let id = m.pattern().as_usize();
+            let phrase = &rules.patterns[id];
+            let found = &mut evidence[phrase.symbol];
+            if !seen[id] && found.len() < MAX_EVIDENCE {
+                seen[id] = true;
+                found.push(format!("{place}: {}", phrase.text));
             }
         }
-        if !evidence.is_empty() {
-            hits.phrases.insert(symbol.name.clone(), evidence);
+    }
+    for (symbol, found) in rules.phrases.iter().zip(evidence) {
+        if !found.is_empty() {
+            hits.phrases.insert(symbol.name.clone(), found);
         }
     }
 }

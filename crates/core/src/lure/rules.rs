@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use memchr::memmem::Finder;
+use aho_corasick::AhoCorasick;
 use serde::Deserialize;
 
 use super::text::fold;
@@ -81,12 +81,19 @@ pub(crate) struct Symbol {
     pub(crate) description: String,
 }
 
-/// A phrase symbol: its folded phrases, ready to search.
+/// A phrase symbol.
 #[derive(Debug, Clone)]
 pub(crate) struct PhraseSymbol {
     pub(crate) name: String,
     pub(crate) theme: bool,
-    pub(crate) phrases: Vec<(String, Finder<'static>)>,
+}
+
+/// One phrase of the automaton: its symbol (index into `phrases`) and the
+/// phrase as written in the rules.
+#[derive(Debug, Clone)]
+pub(crate) struct Phrase {
+    pub(crate) symbol: usize,
+    pub(crate) text: String,
 }
 
 /// Compiled lure rules: immutable, shared by every message.
@@ -94,6 +101,10 @@ pub(crate) struct PhraseSymbol {
 pub struct LureRules {
     pub(crate) symbols: BTreeMap<String, Symbol>,
     pub(crate) phrases: Vec<PhraseSymbol>,
+    /// Every folded phrase of every phrase symbol, searched in one pass.
+    pub(crate) automaton: AhoCorasick,
+    /// What each pattern of the automaton is.
+    pub(crate) patterns: Vec<Phrase>,
     pub(crate) freemail: Vec<String>,
 }
 
@@ -127,6 +138,8 @@ impl LureRules {
         let file: File = toml::from_str(text)?;
         let mut symbols = BTreeMap::new();
         let mut phrases = Vec::new();
+        let mut folded_patterns = Vec::new();
+        let mut patterns = Vec::new();
         for name in BUILT_IN {
             if !file.symbols.contains_key(*name) {
                 return Err(RulesError::Invalid(format!(
@@ -152,19 +165,20 @@ impl LureRules {
                         "{name} is not a built-in symbol and has no phrases"
                     )));
                 }
-                let mut compiled = Vec::new();
                 for p in &s.phrases {
                     let folded = fold(p);
                     if folded.is_empty() {
                         return Err(RulesError::Invalid(format!("{name}: empty phrase {p:?}")));
                     }
-                    let finder = Finder::new(folded.as_bytes()).into_owned();
-                    compiled.push((p.clone(), finder));
+                    folded_patterns.push(folded);
+                    patterns.push(Phrase {
+                        symbol: phrases.len(),
+                        text: p.clone(),
+                    });
                 }
                 phrases.push(PhraseSymbol {
                     name: name.clone(),
                     theme: s.theme,
-                    phrases: compiled,
                 });
             }
             symbols.insert(
@@ -175,9 +189,17 @@ impl LureRules {
                 },
             );
         }
+        // A DFA: a few hundred phrases make a small one, and it is the
+        // fastest to run over every body.
+        let automaton = AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(&folded_patterns)
+            .map_err(|e| RulesError::Invalid(format!("phrases: {e}")))?;
         Ok(Self {
             symbols,
             phrases,
+            automaton,
+            patterns,
             freemail: file
                 .freemail
                 .iter()

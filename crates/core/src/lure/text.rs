@@ -2,24 +2,52 @@
 //! half-width kana, katakana for hiragana or with spaces between the
 //! characters still matches the phrase in the rules.
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 /// NFKC, lower case, katakana as hiragana, without whitespace, zero-width
 /// characters and soft hyphens.
 pub(crate) fn fold(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.nfkc() {
-        if c.is_whitespace() || is_invisible(c) {
-            continue;
-        }
-        let c = match c {
+    // Most text is NFKC already (ASCII, kana, kanji): known ranges are
+    // checked first, then the quick check; only the rest is normalized.
+    if text.chars().all(stable) || is_nfkc_quick(text.chars()) == IsNormalized::Yes {
+        fold_chars(text.chars(), text.len())
+    } else {
+        fold_chars(text.nfkc(), text.len())
+    }
+}
+
+fn fold_chars(chars: impl Iterator<Item = char>, len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    for c in chars {
+        match c {
+            _ if c.is_ascii() => {
+                if !c.is_ascii_whitespace() {
+                    out.push(c.to_ascii_lowercase());
+                }
+            }
             // ァ..ヶ → ぁ..ゖ
-            '\u{30A1}'..='\u{30F6}' => char::from_u32(c as u32 - 0x60).unwrap_or(c),
-            _ => c,
-        };
-        out.extend(c.to_lowercase());
+            '\u{30A1}'..='\u{30F6}' => out.push(char::from_u32(c as u32 - 0x60).unwrap_or(c)),
+            // Kana, kanji and CJK punctuation have no case; U+3000 is a space.
+            '\u{3001}'..='\u{9FFF}' => out.push(c),
+            _ if c.is_whitespace() || is_invisible(c) => {}
+            _ => out.extend(c.to_lowercase()),
+        }
     }
     out
+}
+
+/// Characters NFKC leaves alone and Japanese text is made of: ASCII,
+/// hiragana, katakana, the prolonged sound mark, CJK ideographs, 、 and 。.
+fn stable(c: char) -> bool {
+    matches!(
+        c,
+        '\0'..='\u{7F}'
+            | '\u{3001}'..='\u{3002}'
+            | '\u{3041}'..='\u{3096}'
+            | '\u{30A1}'..='\u{30FA}'
+            | '\u{30FC}'
+            | '\u{4E00}'..='\u{9FFF}'
+    )
 }
 
 fn is_invisible(c: char) -> bool {
