@@ -550,24 +550,15 @@ fn lure_facts(
         if !(html || leaf.content_type == "text/plain") {
             continue;
         }
-        // mail-parser decoded the charset already; decode only what it did
-        // not, or what it may have read differently (a damaged encoding: the
-        // bytes we deliver decide).
-        let text = match &leaf.body {
-            Body::Leaf(mime::Leaf {
-                text: Some(t),
-                canonical: true,
-                ..
-            }) => t.clone(),
-            _ => {
-                let charset = leaf
-                    .params
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case("charset"))
-                    .map(|(_, v)| v.as_str());
-                lure::decode_text(decoded(leaf), charset)
-            }
-        };
+        // Decoded from the bytes we deliver, not from mail-parser's text:
+        // on hostile input the two can differ, and the score of a message
+        // must not change when it is sanitized again.
+        let charset = leaf
+            .params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("charset"))
+            .map(|(_, v)| v.as_str());
+        let text = lure::decode_text(decoded(leaf), charset);
         bodies.push(lure::BodyText {
             location: format!(
                 "body part {}",

@@ -50,9 +50,6 @@ pub(crate) struct Leaf {
     pub(crate) decoded: Vec<u8>,
     /// Whether `raw` decodes to `decoded` unambiguously, in every decoder.
     pub(crate) canonical: bool,
-    /// A text part in its charset, as mail-parser decoded it (for lure
-    /// scoring, which reads text, never for what is delivered).
-    pub(crate) text: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -313,10 +310,6 @@ fn convert(
                     raw: body.to_vec(),
                     decoded,
                     canonical,
-                    text: match &part.body {
-                        PartType::Text(t) | PartType::Html(t) => Some(t.to_string()),
-                        _ => None,
-                    },
                 }),
             }
         }
