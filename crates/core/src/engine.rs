@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::disarm;
 use crate::finding::{Finding, FindingKind};
 use crate::identify::identify;
-use crate::inspect::{Inspector, sha256};
+use crate::inspect::{Inspector, PartScan, sha256};
 use crate::limits::Budget;
 use crate::lure::{self, LureAction, LureReport, LureRules, SentLog};
 use crate::mime::{self, Body, Entity, Headline, MimeError};
@@ -52,6 +52,8 @@ pub struct Engine {
     policy: Policy,
     lure: Arc<LureRules>,
     sent_log: Option<Arc<dyn SentLog>>,
+    #[cfg(feature = "yara")]
+    yara: Option<Arc<crate::yara::YaraRules>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -60,6 +62,7 @@ impl std::fmt::Debug for Engine {
             .field("policy", &self.policy)
             .field("lure_symbols", &self.lure.symbols.len())
             .field("sent_log", &self.sent_log.is_some())
+            .field("yara", &self.scanner().is_some())
             .finish()
     }
 }
@@ -74,7 +77,30 @@ impl Engine {
                 .get_or_init(|| Arc::new(LureRules::default()))
                 .clone(),
             sent_log: None,
+            #[cfg(feature = "yara")]
+            yara: None,
         }
+    }
+
+    /// Runs these YARA rules over every part, archive member and embedded
+    /// document.
+    #[cfg(feature = "yara")]
+    pub fn with_yara(mut self, rules: Arc<crate::yara::YaraRules>) -> Self {
+        self.yara = Some(rules);
+        self
+    }
+
+    /// A YARA scanner for one message, when there are rules.
+    fn scanner(&self) -> Option<Box<dyn PartScan + '_>> {
+        #[cfg(feature = "yara")]
+        if let Some(rules) = &self.yara {
+            let limits = &self.policy.limits;
+            return Some(Box::new(rules.scanner(
+                std::time::Duration::from_millis(limits.yara_timeout_ms),
+                limits.yara_max_scan_bytes,
+            )));
+        }
+        None
     }
 
     /// Scores lures with these rules instead of the built-in ones.
@@ -186,8 +212,11 @@ impl Engine {
         let mut budget = Budget::new(limits);
         let mut leaves = Vec::new();
         collect_leaves(&root, &mut leaves);
+        let mut scanner = self.scanner();
         for leaf in &leaves {
-            report.parts.push(inspect_part(leaf, dir, &mut budget));
+            report
+                .parts
+                .push(inspect_part(leaf, dir, &mut budget, reborrow(&mut scanner)));
         }
         report.timings_us.inspect = micros(t);
 
@@ -195,7 +224,7 @@ impl Engine {
         let mut replacements: BTreeMap<String, Replacement> = BTreeMap::new();
         for (leaf, part) in leaves.iter().zip(report.parts.iter_mut()) {
             if part.action == PartAction::Disarm
-                && let Some(r) = disarm_part(leaf, part, dir, &mut budget)
+                && let Some(r) = disarm_part(leaf, part, dir, &mut budget, reborrow(&mut scanner))
             {
                 replacements.insert(part.path.clone(), r);
             }
@@ -376,7 +405,22 @@ fn decoded(e: &Entity) -> &[u8] {
     }
 }
 
-fn inspect_part(e: &Entity, dir: &DirectionPolicy, budget: &mut Budget) -> PartReport {
+/// The scanner for one call, its lifetime shortened to the call's.
+fn reborrow<'a>(
+    scanner: &'a mut Option<Box<dyn PartScan + '_>>,
+) -> Option<&'a mut (dyn PartScan + 'a)> {
+    match scanner {
+        Some(s) => Some(&mut **s),
+        None => None,
+    }
+}
+
+fn inspect_part<'a>(
+    e: &Entity,
+    dir: &DirectionPolicy,
+    budget: &'a mut Budget,
+    scan: Option<&'a mut (dyn PartScan + 'a)>,
+) -> PartReport {
     let bytes = decoded(e);
     let hash = sha256(bytes);
     let location = e
@@ -384,6 +428,7 @@ fn inspect_part(e: &Entity, dir: &DirectionPolicy, budget: &mut Budget) -> PartR
         .clone()
         .unwrap_or_else(|| format!("part {}", e.path));
     let mut ins = Inspector::new(budget);
+    ins.scan = scan;
     let declared =
         (e.content_type != "application/octet-stream").then_some(e.content_type.as_str());
     // A parser that panics on hostile input costs the part, not the message.
@@ -406,7 +451,7 @@ fn inspect_part(e: &Entity, dir: &DirectionPolicy, budget: &mut Budget) -> PartR
     } = ins;
     let action = findings
         .iter()
-        .map(|f| dir.action(f.kind))
+        .map(|f| dir.finding_action(f))
         .max()
         .unwrap_or(PartAction::Keep);
     PartReport {
@@ -427,11 +472,12 @@ fn inspect_part(e: &Entity, dir: &DirectionPolicy, budget: &mut Budget) -> PartR
 /// Rebuilds a part the policy wants disarmed and inspects the result again.
 /// On any failure, or when anything the policy acts on is left, the part is
 /// removed instead and the report says why.
-fn disarm_part(
+fn disarm_part<'a>(
     e: &Entity,
     part: &mut PartReport,
     dir: &DirectionPolicy,
-    budget: &mut Budget,
+    budget: &'a mut Budget,
+    scan: Option<&'a mut (dyn PartScan + 'a)>,
 ) -> Option<Replacement> {
     let mut fail = |why: String| {
         part.action = PartAction::Remove;
@@ -452,6 +498,7 @@ fn disarm_part(
     let hash = sha256(&rebuilt.bytes);
     let location = name.clone().unwrap_or_else(|| format!("part {}", e.path));
     let mut ins = Inspector::new(budget);
+    ins.scan = scan;
     let again = catch_unwind(AssertUnwindSafe(|| {
         ins.inspect(&rebuilt.bytes, &hash, name.as_deref(), None, &location, 0)
     }));
@@ -461,7 +508,7 @@ fn disarm_part(
     let left: Vec<String> = ins
         .findings
         .iter()
-        .filter(|f| dir.action(f.kind) >= PartAction::Disarm)
+        .filter(|f| dir.finding_action(f) >= PartAction::Disarm)
         .map(|f| format!("{} ({})", f.kind, f.detail))
         .collect();
     if !left.is_empty() {

@@ -51,11 +51,14 @@ pub enum FindingKind {
     PdfActiveContent,
     /// A part mugai could not decode or parse.
     Malformed,
+    /// A YARA rule matched; the rule's metadata says how much it weighs
+    /// and what to do.
+    YaraMatch,
 }
 
 impl FindingKind {
     /// Every kind, in a stable order.
-    pub const ALL: [FindingKind; 21] = [
+    pub const ALL: [FindingKind; 22] = [
         FindingKind::Executable,
         FindingKind::Script,
         FindingKind::Shortcut,
@@ -77,6 +80,7 @@ impl FindingKind {
         FindingKind::EmbeddedObject,
         FindingKind::PdfActiveContent,
         FindingKind::Malformed,
+        FindingKind::YaraMatch,
     ];
 
     /// The snake_case name used in policy files, reports and headers.
@@ -103,6 +107,7 @@ impl FindingKind {
             FindingKind::EmbeddedObject => "embedded_object",
             FindingKind::PdfActiveContent => "pdf_active_content",
             FindingKind::Malformed => "malformed",
+            FindingKind::YaraMatch => "yara_match",
         }
     }
 
@@ -130,6 +135,7 @@ impl FindingKind {
             FindingKind::EmbeddedObject => "埋め込みオブジェクト（OLE・ActiveX・パッケージ）",
             FindingKind::PdfActiveContent => "PDF 内の JavaScript・自動実行・埋め込みファイル",
             FindingKind::Malformed => "解析できない不正な形式",
+            FindingKind::YaraMatch => "検出ルール（YARA）への一致",
         }
     }
 
@@ -157,6 +163,7 @@ impl FindingKind {
             FindingKind::EmbeddedObject => "embedded object (OLE, ActiveX, package)",
             FindingKind::PdfActiveContent => "PDF JavaScript, auto-actions or embedded files",
             FindingKind::Malformed => "malformed content that cannot be parsed",
+            FindingKind::YaraMatch => "a match of a detection (YARA) rule",
         }
     }
 }
@@ -168,7 +175,7 @@ impl std::fmt::Display for FindingKind {
 }
 
 /// One thing inspection found, with where and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     /// What was found.
     pub kind: FindingKind,
@@ -177,4 +184,26 @@ pub struct Finding {
     pub location: String,
     /// Evidence a person can act on.
     pub detail: String,
+    /// The rule behind a `yara_match`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<RuleHit>,
+}
+
+/// A YARA rule that matched, with what its metadata asks for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleHit {
+    /// The rules file it came from (its stem).
+    pub namespace: String,
+    /// The rule's identifier.
+    pub name: String,
+    /// `low`, `medium`, `high` or `critical`, from the rule's metadata.
+    pub severity: String,
+    /// The part action the rule asks for (`remove`, `quarantine`, ...);
+    /// `None` for a rule that only adds to the lure score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<crate::policy::PartAction>,
+    /// Weight added to the lure score.
+    pub weight: f64,
+    /// The first matches: pattern identifier and offset in the scanned data.
+    pub strings: Vec<(String, u64)>,
 }

@@ -37,6 +37,7 @@ pub(crate) fn inspect(bytes: &[u8], name: Option<&str>, location: &str, out: &mu
                 kind,
                 location: location.to_owned(),
                 detail,
+                rule: None,
             });
         }
     };

@@ -40,6 +40,7 @@ pub(crate) fn inspect(bytes: &[u8], location: &str, out: &mut Vec<Finding>) {
             kind: FindingKind::HtmlSmuggling,
             location: location.to_owned(),
             detail: signals.join(", "),
+            rule: None,
         });
     }
 }

@@ -13,9 +13,17 @@ pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
+/// Something that looks at every blob the inspector sees (YARA rules):
+/// the part, each archive member, each embedded document.
+pub(crate) trait PartScan {
+    fn scan(&mut self, bytes: &[u8], location: &str, out: &mut Vec<Finding>);
+}
+
 /// Collects findings and archive members for one MIME part.
 pub(crate) struct Inspector<'b> {
     pub(crate) budget: &'b mut Budget,
+    /// Rules run over every blob, when the engine has any.
+    pub(crate) scan: Option<&'b mut dyn PartScan>,
     pub(crate) findings: Vec<Finding>,
     pub(crate) entries: Vec<EntryReport>,
     /// Hashes of the archives being walked: an archive that contains itself
@@ -27,6 +35,7 @@ impl<'b> Inspector<'b> {
     pub(crate) fn new(budget: &'b mut Budget) -> Self {
         Self {
             budget,
+            scan: None,
             findings: Vec::new(),
             entries: Vec::new(),
             ancestors: Vec::new(),
@@ -38,6 +47,7 @@ impl<'b> Inspector<'b> {
             kind,
             location: location.to_owned(),
             detail,
+            rule: None,
         });
     }
 
@@ -77,6 +87,9 @@ impl<'b> Inspector<'b> {
         depth: usize,
     ) -> FileType {
         let t = identify(bytes);
+        if let Some(scan) = self.scan.as_deref_mut() {
+            scan.scan(bytes, location, &mut self.findings);
+        }
         if let Some(name) = name {
             names::check_name(name, location, &mut self.findings);
         }

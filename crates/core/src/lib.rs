@@ -41,9 +41,11 @@ mod rtf;
 mod vba;
 mod wrap;
 mod xml;
+#[cfg(feature = "yara")]
+mod yara;
 
 pub use engine::{Engine, Envelope, Outcome};
-pub use finding::{Finding, FindingKind};
+pub use finding::{Finding, FindingKind, RuleHit};
 pub use identify::{FileType, identify};
 pub use limits::Limits;
 pub use lure::{
@@ -56,3 +58,5 @@ pub use policy::{
 };
 pub use report::{DisarmReport, EntryReport, MessageInfo, PartReport, Report, Timings, Verdict};
 pub use wrap::wrap_attachment;
+#[cfg(feature = "yara")]
+pub use yara::{YaraError, YaraRules};

@@ -27,6 +27,12 @@ pub struct Limits {
     pub max_compression_ratio: u64,
     /// Wall-clock budget for one message, in milliseconds.
     pub max_time_ms: u64,
+    /// Time one YARA scan of one blob may take, in milliseconds; a scan that
+    /// runs out is a `limit_exceeded` finding.
+    pub yara_timeout_ms: u64,
+    /// Largest blob YARA scans, in bytes; a larger one is a
+    /// `limit_exceeded` finding, never scanned in part and passed.
+    pub yara_max_scan_bytes: usize,
 }
 
 impl Default for Limits {
@@ -41,6 +47,8 @@ impl Default for Limits {
             max_decompressed_bytes: 512 << 20,
             max_compression_ratio: 250,
             max_time_ms: 60_000,
+            yara_timeout_ms: 10_000,
+            yara_max_scan_bytes: 64 << 20,
         }
     }
 }

@@ -106,6 +106,7 @@ fn check_one_name(name: &str, location: &str, out: &mut Vec<Finding>) {
         kind,
         location: location.to_owned(),
         detail,
+        rule: None,
     };
     if name.chars().any(|c| BIDI.contains(&c)) {
         let shown: String = name
@@ -238,6 +239,7 @@ pub(crate) fn check_mismatch(
                 kind: FindingKind::TypeMismatch,
                 location: location.to_owned(),
                 detail: format!("{what} but content is {}", true_type.name()),
+                rule: None,
             });
         }
     }

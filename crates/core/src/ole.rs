@@ -124,6 +124,7 @@ pub(crate) fn inspect(bytes: &[u8], t: FileType, location: &str, out: &mut Vec<F
             kind,
             location: location.to_owned(),
             detail,
+            rule: None,
         })
     };
     let mut cf = match cfb::CompoundFile::open(Cursor::new(bytes)) {

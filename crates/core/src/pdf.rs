@@ -43,6 +43,7 @@ pub(crate) fn inspect(bytes: &[u8], location: &str, budget: &mut Budget, out: &m
             kind: FindingKind::PdfActiveContent,
             location: location.to_owned(),
             detail: seen.join(", "),
+            rule: None,
         });
     }
     if encrypted {
@@ -50,6 +51,7 @@ pub(crate) fn inspect(bytes: &[u8], location: &str, budget: &mut Budget, out: &m
             kind: FindingKind::EncryptedDocument,
             location: location.to_owned(),
             detail: "encrypted PDF: strings and streams cannot be inspected".into(),
+            rule: None,
         });
     }
 }

@@ -96,14 +96,25 @@ impl DirectionPolicy {
             .copied()
             .unwrap_or_else(|| default_action(kind))
     }
+
+    /// The action for one finding: its kind's, or what its YARA rule asks
+    /// for when that is stricter.
+    pub fn finding_action(&self, finding: &crate::finding::Finding) -> PartAction {
+        let by_kind = self.action(finding.kind);
+        match finding.rule.as_ref().and_then(|r| r.action) {
+            Some(by_rule) => by_rule.max(by_kind),
+            None => by_kind,
+        }
+    }
 }
 
 /// The built-in action for a kind: active content in a document is disarmed;
 /// everything else that can run, hide content or could not be inspected is
-/// removed; only a type mismatch is just reported.
+/// removed; a type mismatch is just reported, and a YARA match does what its
+/// rule's metadata says.
 pub fn default_action(kind: FindingKind) -> PartAction {
     match kind {
-        FindingKind::TypeMismatch => PartAction::Keep,
+        FindingKind::TypeMismatch | FindingKind::YaraMatch => PartAction::Keep,
         FindingKind::Macro
         | FindingKind::Dde
         | FindingKind::ExternalReference

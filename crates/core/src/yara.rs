@@ -1,0 +1,256 @@
+//! YARA rules over every part (yara-x): compiled once into an immutable,
+//! shared object; one scanner per message, with a timeout and a size cap.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::finding::{Finding, FindingKind, RuleHit};
+use crate::policy::PartAction;
+
+/// What a rule's metadata asks for.
+#[derive(Debug, Clone)]
+struct RuleMeta {
+    description: String,
+    severity: String,
+    action: Option<PartAction>,
+    weight: f64,
+}
+
+/// Compiled YARA rules with their metadata. Build once (at start and on
+/// reload), share behind an `Arc`.
+pub struct YaraRules {
+    rules: yara_x::Rules,
+    meta: HashMap<(String, String), RuleMeta>,
+}
+
+impl std::fmt::Debug for YaraRules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("YaraRules")
+            .field("rules", &self.meta.len())
+            .finish()
+    }
+}
+
+/// Rules that do not compile, or whose metadata is unusable; the message
+/// names the file and line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct YaraError(String);
+
+/// The metadata every rule must carry.
+const REQUIRED: [&str; 3] = ["description", "severity", "action"];
+
+impl YaraRules {
+    /// Compiles rule files given as (origin, text); each file is its own
+    /// namespace, named after the origin's stem. Every rule needs
+    /// `description`, `severity` (low, medium, high, critical) and `action`
+    /// (`score`, `remove`, `quarantine` or `reject`) metadata, and may give a
+    /// `weight` for the lure score (default by severity: 1, 2, 4, 6).
+    pub fn compile(files: &[(String, String)]) -> Result<Self, YaraError> {
+        let mut compiler = yara_x::Compiler::new();
+        for (origin, text) in files {
+            let stem = std::path::Path::new(origin)
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("default");
+            compiler.new_namespace(stem);
+            compiler
+                .add_source(yara_x::SourceCode::from(text.as_str()).with_origin(origin.as_str()))
+                .map_err(|e| YaraError(e.to_string()))?;
+        }
+        let rules = compiler.build();
+        let mut meta = HashMap::new();
+        for rule in rules.iter() {
+            let id = format!("{}.{}", rule.namespace(), rule.identifier());
+            let mut m: HashMap<&str, yara_x::MetaValue<'_>> = rule.metadata().collect();
+            for key in REQUIRED {
+                if !m.contains_key(key) {
+                    return Err(YaraError(format!("rule {id}: metadata `{key}` is missing")));
+                }
+            }
+            let text = |v: Option<yara_x::MetaValue<'_>>| match v {
+                Some(yara_x::MetaValue::String(s)) => Some(s.to_owned()),
+                _ => None,
+            };
+            let severity = text(m.remove("severity")).unwrap_or_default();
+            let default_weight = match severity.as_str() {
+                "low" => 1.0,
+                "medium" => 2.0,
+                "high" => 4.0,
+                "critical" => 6.0,
+                other => {
+                    return Err(YaraError(format!(
+                        "rule {id}: severity {other:?} is not low, medium, high or critical"
+                    )));
+                }
+            };
+            let action = match text(m.remove("action")).as_deref() {
+                Some("score") => None,
+                Some("remove") => Some(PartAction::Remove),
+                Some("quarantine") => Some(PartAction::Quarantine),
+                Some("reject") => Some(PartAction::Reject),
+                other => {
+                    return Err(YaraError(format!(
+                        "rule {id}: action {other:?} is not score, remove, quarantine or reject"
+                    )));
+                }
+            };
+            let weight = match m.remove("weight") {
+                None => default_weight,
+                Some(yara_x::MetaValue::Integer(i)) => i as f64,
+                Some(yara_x::MetaValue::Float(f)) if f.is_finite() => f,
+                Some(_) => return Err(YaraError(format!("rule {id}: weight is not a number"))),
+            };
+            meta.insert(
+                (rule.namespace().to_owned(), rule.identifier().to_owned()),
+                RuleMeta {
+                    description: text(m.remove("description")).unwrap_or_default(),
+                    severity,
+                    action,
+                    weight,
+                },
+            );
+        }
+        Ok(Self { rules, meta })
+    }
+
+    /// How many rules there are.
+    pub fn len(&self) -> usize {
+        self.meta.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.meta.is_empty()
+    }
+
+    /// A scanner for one message (or one worker), with the per-scan
+    /// timeout and size cap.
+    pub(crate) fn scanner(&self, timeout: Duration, max_bytes: usize) -> YaraScanner<'_> {
+        let mut scanner = yara_x::Scanner::new(&self.rules);
+        scanner.set_timeout(timeout).max_matches_per_pattern(16);
+        YaraScanner {
+            scanner,
+            rules: self,
+            max_bytes,
+        }
+    }
+}
+
+/// A scanner over compiled rules.
+pub(crate) struct YaraScanner<'r> {
+    scanner: yara_x::Scanner<'r>,
+    rules: &'r YaraRules,
+    max_bytes: usize,
+}
+
+/// Matches shown per rule in a report.
+const SHOWN: usize = 5;
+
+impl crate::inspect::PartScan for YaraScanner<'_> {
+    fn scan(&mut self, bytes: &[u8], location: &str, out: &mut Vec<Finding>) {
+        if bytes.len() > self.max_bytes {
+            out.push(Finding {
+                kind: FindingKind::LimitExceeded,
+                location: location.to_owned(),
+                detail: format!("larger than the {} bytes YARA scans", self.max_bytes),
+                rule: None,
+            });
+            return;
+        }
+        let results = match self.scanner.scan(bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                // A scan that cannot finish must not let the part pass as clean.
+                out.push(Finding {
+                    kind: FindingKind::LimitExceeded,
+                    location: location.to_owned(),
+                    detail: format!("YARA scan did not finish: {e}"),
+                    rule: None,
+                });
+                return;
+            }
+        };
+        for rule in results.matching_rules() {
+            let key = (rule.namespace().to_owned(), rule.identifier().to_owned());
+            let Some(meta) = self.rules.meta.get(&key) else {
+                continue;
+            };
+            let strings: Vec<(String, u64)> = rule
+                .patterns()
+                .flat_map(|p| {
+                    let id = p.identifier().to_owned();
+                    p.matches()
+                        .map(move |m| (id.clone(), m.range().start as u64))
+                })
+                .take(SHOWN)
+                .collect();
+            out.push(Finding {
+                kind: FindingKind::YaraMatch,
+                location: location.to_owned(),
+                detail: format!("{}.{}: {}", key.0, key.1, meta.description),
+                rule: Some(RuleHit {
+                    namespace: key.0,
+                    name: key.1,
+                    severity: meta.severity.clone(),
+                    action: meta.action,
+                    weight: meta.weight,
+                    strings,
+                }),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inspect::PartScan;
+
+    const RULE: &str = r#"
+rule eicar {
+  meta:
+    description = "EICAR test file"
+    severity = "high"
+    action = "remove"
+  strings:
+    $a = "EICAR-STANDARD-ANTIVIRUS-TEST-FILE"
+  condition:
+    $a
+}"#;
+
+    #[test]
+    fn matches_become_findings_with_their_metadata() {
+        let rules = YaraRules::compile(&[("rules/yara/test.yar".into(), RULE.into())]).unwrap();
+        assert_eq!(rules.len(), 1);
+        let mut scanner = rules.scanner(Duration::from_secs(5), 1 << 20);
+        let mut out = Vec::new();
+        scanner.scan(b"xx EICAR-STANDARD-ANTIVIRUS-TEST-FILE", "a.txt", &mut out);
+        assert_eq!(out.len(), 1);
+        let hit = out[0].rule.as_ref().unwrap();
+        assert_eq!(
+            (hit.namespace.as_str(), hit.name.as_str()),
+            ("test", "eicar")
+        );
+        assert_eq!(hit.action, Some(PartAction::Remove));
+        assert_eq!(hit.weight, 4.0);
+        assert_eq!(hit.strings, [("$a".to_owned(), 3)]);
+        out.clear();
+        scanner.scan(b"nothing here", "b.txt", &mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn errors_name_the_file_and_line_and_metadata_is_required() {
+        let e = YaraRules::compile(&[("x.yar".into(), "rule a {\n condition: tru }".into())])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("x.yar:2"), "{e}");
+        let e = YaraRules::compile(&[("x.yar".into(), "rule a { condition: true }".into())])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("description"), "{e}");
+        let bad = RULE.replace("\"remove\"", "\"delete\"");
+        assert!(YaraRules::compile(&[("x.yar".into(), bad)]).is_err());
+    }
+}
