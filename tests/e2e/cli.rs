@@ -328,3 +328,95 @@ fn a_lure_is_held_and_eval_measures_the_lure_set() {
     let top = &doc["symbols"][0];
     assert_eq!(top["precision"], 1.0, "{top}");
 }
+
+#[test]
+fn yara_rules_compile_and_pass_their_examples() {
+    let root = mugai_e2e::root();
+    let out = mugai()
+        .args(["rules", "test", "--samples"])
+        .arg(root.join("samples/yara"))
+        .arg(root.join("rules/yara"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains(" 0 failure(s)"), "{said}");
+    for rule in ["eicar_test_file", "iso_with_lnk", "onenote_embedded_file"] {
+        assert!(said.contains(&format!("ok   {rule} positive")), "{said}");
+        assert!(said.contains(&format!("ok   {rule} negative")), "{said}");
+    }
+
+    // A broken rule is named with its file and line.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.yar"),
+        "rule x {\n  condition: tru\n}\n",
+    )
+    .unwrap();
+    let out = mugai()
+        .args(["rules", "check"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.yar:2"), "{err}");
+}
+
+#[test]
+fn an_eicar_in_a_zip_is_removed_by_its_yara_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let eicar = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file("readme.txt", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    std::io::Write::write_all(&mut zip, eicar).unwrap();
+    let zipped = zip.finish().unwrap().into_inner();
+    let eml = dir.path().join("in.eml");
+    std::fs::write(
+        &eml,
+        mugai_core::wrap_attachment("docs.zip", &zipped, "\r\n"),
+    )
+    .unwrap();
+    let status = mugai()
+        .arg("sanitize")
+        .arg(&eml)
+        .args(["-o", "/dev/null", "--report"])
+        .arg(&report)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let part = r["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["declared_name"] == "docs.zip")
+        .unwrap_or_else(|| panic!("{r}"));
+    assert_eq!(part["action"], "remove", "{part}");
+    let hit = part["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "yara_match")
+        .unwrap_or_else(|| panic!("{part}"));
+    assert_eq!(hit["location"], "docs.zip!readme.txt");
+    assert_eq!(hit["rule"]["name"], "eicar_test_file");
+    assert_eq!(hit["rule"]["strings"][0][0], "$eicar");
+    let symbols: Vec<&str> = r["lure"]["symbols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        symbols.contains(&"YARA_EICAR_EICAR_TEST_FILE"),
+        "{symbols:?}"
+    );
+}

@@ -11,6 +11,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use mugai_core::{Direction, Engine, LureRules, Policy};
 
 mod eval;
+#[cfg(feature = "yara")]
+mod rules;
 mod sanitize;
 mod scan;
 mod serve;
@@ -100,10 +102,33 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// YARA rules: compile them, or run them against their examples.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
     /// Sample corpus helpers.
     Sample {
         #[command(subcommand)]
         command: SampleCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Compile the rules and report errors with file and line (exit 2).
+    Check {
+        /// Directory of `.yar`/`.yara` files; the built-in starter set if absent.
+        dir: Option<PathBuf>,
+    },
+    /// Run every rule against its examples: `<samples>/<rule>/positive/*`
+    /// must match, `<samples>/<rule>/negative/*` must not (exit 1 if not).
+    Test {
+        /// Directory of `.yar`/`.yara` files; the built-in starter set if absent.
+        dir: Option<PathBuf>,
+        /// Where the examples are.
+        #[arg(long, default_value = "samples/yara")]
+        samples: PathBuf,
     },
 }
 
@@ -175,6 +200,9 @@ struct PolicyArgs {
     /// Lure rules file (TOML); the built-in rules otherwise (see rules/lure.toml).
     #[arg(long)]
     lure_rules: Option<PathBuf>,
+    /// Directory of YARA rules; the built-in starter set otherwise (rules/yara/).
+    #[arg(long)]
+    yara_rules: Option<PathBuf>,
     /// Which way the mail crosses.
     #[arg(long, value_enum, default_value_t = DirectionArg::Inbound)]
     direction: DirectionArg,
@@ -207,6 +235,15 @@ impl PolicyArgs {
             let rules =
                 LureRules::from_toml(&text).with_context(|| format!("in {}", path.display()))?;
             engine = engine.with_lure_rules(rules);
+        }
+        #[cfg(feature = "yara")]
+        {
+            let rules = rules::load(self.yara_rules.as_deref())?;
+            engine = engine.with_yara(std::sync::Arc::new(rules));
+        }
+        #[cfg(not(feature = "yara"))]
+        if self.yara_rules.is_some() {
+            anyhow::bail!("this mugai was built without the yara feature");
         }
         Ok((engine, direction))
     }
@@ -244,6 +281,15 @@ fn main() -> ExitCode {
             };
             eval::run(&engine, &phish, &ham, json)
         }),
+        #[cfg(feature = "yara")]
+        Command::Rules { command } => match command {
+            RulesCommand::Check { dir } => rules::check(dir.as_deref()),
+            RulesCommand::Test { dir, samples } => rules::test(dir.as_deref(), &samples),
+        },
+        #[cfg(not(feature = "yara"))]
+        Command::Rules { .. } => Err(anyhow::anyhow!(
+            "this mugai was built without the yara feature"
+        )),
         Command::Serve {
             config,
             check_config,

@@ -640,6 +640,21 @@ fn lure_facts(
             .iter()
             .flat_map(|p| p.findings.iter().map(|f| (f.kind, f.location.clone())))
             .collect(),
+        rule_hits: report
+            .parts
+            .iter()
+            .flat_map(|p| &p.findings)
+            .filter_map(|f| {
+                let r = f.rule.as_ref()?;
+                let description = f.detail.split_once(": ").map_or("", |(_, d)| d);
+                Some((
+                    format!("{}.{}", r.namespace, r.name),
+                    r.weight,
+                    description.to_owned(),
+                    f.location.clone(),
+                ))
+            })
+            .collect(),
     }
 }
 

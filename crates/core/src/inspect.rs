@@ -102,6 +102,9 @@ impl<'b> Inspector<'b> {
             self.finding(FindingKind::LimitExceeded, location, detail);
             return t;
         }
+        if self.scan.is_some() {
+            self.scan_vba_source(t, bytes, location);
+        }
         match t {
             t if t.is_archive() => self.walk_archive(t, bytes, hash, location, depth),
             FileType::Docx
@@ -147,6 +150,61 @@ impl<'b> Inspector<'b> {
             _ => {}
         }
         t
+    }
+
+    /// Rules see VBA as its authors wrote it: the decompressed module
+    /// source, as a blob of its own (`report.docm!VBA source`).
+    fn scan_vba_source(&mut self, t: FileType, bytes: &[u8], location: &str) {
+        let mut projects = Vec::new();
+        match t {
+            FileType::Doc | FileType::Xls | FileType::Ppt | FileType::Ole => {
+                projects.push(bytes.to_vec());
+            }
+            FileType::Docm
+            | FileType::Xlsm
+            | FileType::Pptm
+            | FileType::Ooxml
+            | FileType::Docx
+            | FileType::Xlsx
+            | FileType::Pptx
+            | FileType::Xlsb => {
+                let Ok(mut pkg) = crate::package::Package::open(bytes, self.budget) else {
+                    return;
+                };
+                let names: Vec<String> = pkg
+                    .names
+                    .iter()
+                    .filter(|n| n.to_lowercase().ends_with("vbaproject.bin"))
+                    .cloned()
+                    .collect();
+                for n in names {
+                    if let Ok(data) = pkg.read(&n, self.budget) {
+                        projects.push(data);
+                    }
+                }
+            }
+            _ => return,
+        }
+        let first = self.findings.len();
+        for project in projects {
+            if let Some(source) = crate::vba::sources(&project)
+                && let Some(scan) = self.scan.as_deref_mut()
+            {
+                scan.scan(
+                    source.as_bytes(),
+                    &format!("{location}!VBA source"),
+                    &mut self.findings,
+                );
+            }
+        }
+        // Disarming takes the VBA out whatever it says, so a rule that
+        // matches it weighs in the score but does not turn the disarm of
+        // the document into its removal.
+        for f in &mut self.findings[first..] {
+            if let Some(rule) = f.rule.as_mut() {
+                rule.action = None;
+            }
+        }
     }
 
     /// Active content of an OOXML package; embedded documents are inspected

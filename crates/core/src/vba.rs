@@ -83,6 +83,24 @@ pub(crate) fn summarize(cf: &mut cfb::CompoundFile<Cursor<&[u8]>>) -> Option<Str
     Some(line)
 }
 
+/// The source of every VBA module in a compound file (a doc, an xls, a
+/// `vbaProject.bin`), decompressed and joined; `None` when there is none.
+pub(crate) fn sources(project: &[u8]) -> Option<String> {
+    let mut cf = cfb::CompoundFile::open(Cursor::new(project)).ok()?;
+    let projects: Vec<PathBuf> = cf
+        .walk()
+        .filter(|e| e.is_stream() && e.name().eq_ignore_ascii_case("dir"))
+        .filter_map(|e| e.path().parent().map(Path::to_owned))
+        .collect();
+    let mut text = String::new();
+    for project in projects {
+        for (name, source) in modules_of(&mut cf, &project) {
+            text.push_str(&format!("' module {name}\n{source}\n"));
+        }
+    }
+    (!text.is_empty()).then_some(text)
+}
+
 /// Case-insensitive match not inside a longer identifier.
 fn contains_word(text: &str, word: &str) -> bool {
     let (text, word) = (text.to_ascii_lowercase(), word.to_ascii_lowercase());

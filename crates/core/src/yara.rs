@@ -114,6 +114,67 @@ impl YaraRules {
         Ok(Self { rules, meta })
     }
 
+    /// The starter set shipped in `rules/yara/`.
+    pub fn built_in() -> Self {
+        const FILES: [(&str, &str); 8] = [
+            ("eicar.yar", include_str!("../../../rules/yara/eicar.yar")),
+            ("html.yar", include_str!("../../../rules/yara/html.yar")),
+            ("iso.yar", include_str!("../../../rules/yara/iso.yar")),
+            ("lnk.yar", include_str!("../../../rules/yara/lnk.yar")),
+            (
+                "onenote.yar",
+                include_str!("../../../rules/yara/onenote.yar"),
+            ),
+            (
+                "powershell.yar",
+                include_str!("../../../rules/yara/powershell.yar"),
+            ),
+            ("vba.yar", include_str!("../../../rules/yara/vba.yar")),
+            ("xlm.yar", include_str!("../../../rules/yara/xlm.yar")),
+        ];
+        let files: Vec<(String, String)> = FILES
+            .iter()
+            .map(|(n, t)| (format!("rules/yara/{n}"), (*t).to_owned()))
+            .collect();
+        // Checked by a test; a broken starter set cannot be built into a release.
+        Self::compile(&files).expect("rules/yara compiles")
+    }
+
+    /// Compiles every `.yar` and `.yara` file in `dir`, in name order.
+    pub fn from_dir(dir: &std::path::Path) -> Result<Self, YaraError> {
+        let err = |e: std::io::Error| YaraError(format!("{}: {e}", dir.display()));
+        let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+            .map_err(err)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()
+            .map_err(err)?;
+        paths.retain(|p| {
+            p.extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("yar") || x.eq_ignore_ascii_case("yara"))
+        });
+        paths.sort();
+        if paths.is_empty() {
+            return Err(YaraError(format!(
+                "{}: no .yar or .yara files",
+                dir.display()
+            )));
+        }
+        let mut files = Vec::new();
+        for p in paths {
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| YaraError(format!("{}: {e}", p.display())))?;
+            files.push((p.display().to_string(), text));
+        }
+        Self::compile(&files)
+    }
+
+    /// Every rule, as `namespace.rule`.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.meta.keys().map(|(n, r)| format!("{n}.{r}")).collect();
+        names.sort();
+        names
+    }
+
     /// How many rules there are.
     pub fn len(&self) -> usize {
         self.meta.len()
@@ -238,6 +299,11 @@ rule eicar {
         out.clear();
         scanner.scan(b"nothing here", "b.txt", &mut out);
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn the_starter_set_compiles() {
+        assert_eq!(YaraRules::built_in().len(), 8);
     }
 
     #[test]

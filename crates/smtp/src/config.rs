@@ -36,6 +36,10 @@ pub struct Config {
     /// Lure rules file; the built-in rules (rules/lure.toml) when absent.
     #[serde(default)]
     pub lure_rules: Option<PathBuf>,
+    /// Directory of YARA rules (`.yar`, `.yara`); the built-in starter set
+    /// (rules/yara/) when absent. Needs the `yara` feature.
+    #[serde(default)]
+    pub yara_rules: Option<PathBuf>,
     /// Engine runs at once across all listeners (default: one per core).
     #[serde(default)]
     pub engine_slots: Option<usize>,
@@ -215,6 +219,7 @@ impl Default for Config {
             store: default_store(),
             policy: None,
             lure_rules: None,
+            yara_rules: None,
             engine_slots: None,
             metrics_listen: None,
             listeners: default_listeners(),
@@ -307,6 +312,29 @@ impl Config {
         Policy::from_toml(&text).map_err(|e| file_error(path, e))
     }
 
+    /// The YARA rules it names, or the built-in starter set; compiled once
+    /// here and shared by every engine run.
+    #[cfg(feature = "yara")]
+    pub fn load_yara_rules(&self) -> Result<mugai_core::YaraRules, ConfigError> {
+        match &self.yara_rules {
+            Some(dir) => mugai_core::YaraRules::from_dir(dir).map_err(|e| file_error(dir, e)),
+            None => Ok(mugai_core::YaraRules::built_in()),
+        }
+    }
+
+    /// Refuses `yara_rules` when this build has no YARA: silently running
+    /// without the rules an operator configured would weaken the gateway.
+    #[cfg(not(feature = "yara"))]
+    pub fn load_yara_rules(&self) -> Result<(), ConfigError> {
+        match &self.yara_rules {
+            Some(dir) => Err(file_error(
+                dir,
+                "this mugai was built without the yara feature",
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// The lure rules it names, or the built-in ones.
     pub fn load_lure_rules(&self) -> Result<Option<LureRules>, ConfigError> {
         let Some(path) = &self.lure_rules else {
@@ -355,6 +383,12 @@ impl Gateway {
         if let Some(rules) = config.load_lure_rules()? {
             engine = engine.with_lure_rules(rules);
         }
+        #[cfg(feature = "yara")]
+        {
+            engine = engine.with_yara(Arc::new(config.load_yara_rules()?));
+        }
+        #[cfg(not(feature = "yara"))]
+        config.load_yara_rules()?;
         let slots = config
             .engine_slots
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));

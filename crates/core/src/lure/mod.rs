@@ -240,6 +240,8 @@ pub(crate) struct Facts {
     pub(crate) bodies: Vec<BodyText>,
     pub(crate) attachment_names: Vec<String>,
     pub(crate) findings: Vec<(FindingKind, String)>,
+    /// YARA rules that matched: `namespace.rule`, weight, description, where.
+    pub(crate) rule_hits: Vec<(String, f64, String, String)>,
 }
 
 /// Only the head of a long body is searched for phrases and links.
@@ -256,6 +258,8 @@ struct Hits<'r> {
     rules: &'r LureRules,
     fired: BTreeMap<&'static str, Vec<String>>,
     phrases: BTreeMap<String, Vec<String>>,
+    /// Symbols whose weight comes from elsewhere (YARA rule metadata).
+    extra: Vec<SymbolHit>,
 }
 
 impl Hits<'_> {
@@ -302,6 +306,7 @@ impl Hits<'_> {
                 evidence,
             });
         }
+        symbols.extend(self.extra.into_iter().filter(|s| s.weight != 0.0));
         symbols.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.name.cmp(&b.name)));
         let sum: f64 = symbols.iter().map(|s| s.weight).sum();
         // Two decimals: the sum of a few weights, without float noise.
@@ -332,6 +337,7 @@ pub(crate) fn score(
         rules,
         fired: BTreeMap::new(),
         phrases: BTreeMap::new(),
+        extra: Vec::new(),
     };
     let ours: Vec<String> = org.domains.iter().map(|d| domain::normalize(d)).collect();
     let partners: Vec<String> = org
@@ -767,6 +773,20 @@ fn attachments(hits: &mut Hits<'_>, facts: &Facts) {
             _ => continue,
         };
         hits.fire(symbol, format!("{} in {location}", kind.name()));
+    }
+    // Each YARA rule is a symbol of its own, weighted by its metadata.
+    for (rule, weight, description, location) in &facts.rule_hits {
+        let name = format!("YARA_{}", rule.replace('.', "_").to_uppercase());
+        match hits.extra.iter_mut().find(|s| s.name == name) {
+            Some(s) if s.evidence.len() < MAX_EVIDENCE => s.evidence.push(location.clone()),
+            Some(_) => {}
+            None => hits.extra.push(SymbolHit {
+                name,
+                weight: *weight,
+                description: description.clone(),
+                evidence: vec![location.clone()],
+            }),
+        }
     }
 }
 

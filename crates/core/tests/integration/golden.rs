@@ -31,7 +31,8 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     for p in entries {
         // The lure set is labelled by folder and scored with its own
         // organization (tests/integration/lure.rs).
-        if p.is_dir() && p.file_name().is_some_and(|n| n == "lure") {
+        // The YARA examples are checked by `mugai rules test`.
+        if p.is_dir() && p.file_name().is_some_and(|n| n == "lure" || n == "yara") {
             continue;
         }
         if p.is_dir() {

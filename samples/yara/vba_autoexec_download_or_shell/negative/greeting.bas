@@ -1,0 +1,3 @@
+Sub AutoOpen()
+  MsgBox "Welcome"
+End Sub

@@ -1,0 +1,3 @@
+Sub RunReport()
+  Shell "notepad.exe report.txt"
+End Sub
