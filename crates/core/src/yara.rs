@@ -175,6 +175,19 @@ impl YaraRules {
         names
     }
 
+    /// Scans one blob with a scanner of its own (the engine keeps one per
+    /// message instead), within `limits`.
+    pub fn scan(&self, bytes: &[u8], location: &str, limits: &crate::Limits) -> Vec<Finding> {
+        use crate::inspect::PartScan;
+        let mut out = Vec::new();
+        self.scanner(
+            Duration::from_millis(limits.yara_timeout_ms),
+            limits.yara_max_scan_bytes,
+        )
+        .scan(bytes, location, &mut out);
+        out
+    }
+
     /// How many rules there are.
     pub fn len(&self) -> usize {
         self.meta.len()
