@@ -13,7 +13,7 @@ use crate::finding::{Finding, FindingKind};
 use crate::identify::identify;
 use crate::inspect::{Inspector, PartScan, sha256};
 use crate::limits::Budget;
-use crate::lure::{self, LureAction, LureReport, LureRules, SentLog};
+use crate::lure::{self, LureAction, LureRules, SentLog};
 use crate::mime::{self, Body, Entity, Headline, MimeError};
 use crate::notice;
 use crate::policy::{Direction, DirectionPolicy, MessageAction, PartAction, Policy};
@@ -337,7 +337,7 @@ impl Engine {
             ("X-Mugai-Message-SHA256", report.message.sha256.clone()),
         ];
         if let Some(l) = report.lure.as_ref().filter(|_| tagged) {
-            trace.push(("X-Mugai-Lure", lure_header(l)));
+            trace.push(("X-Mugai-Lure", l.summary()));
         }
         // Derived from, but not equal to, the published message hash.
         let seed = sha256(report.message.sha256.as_bytes());
@@ -547,7 +547,7 @@ fn policy_reason(report: &Report, action: PartAction) -> String {
             } else {
                 "quarantine"
             },
-            lure_header(l).split_once("; ").map_or("", |(_, s)| s)
+            l.summary().split_once("; ").map_or("", |(_, s)| s)
         );
     }
     let hits: Vec<String> = report
@@ -561,22 +561,6 @@ fn policy_reason(report: &Report, action: PartAction) -> String {
         })
         .collect();
     format!("policy: {}", hits.join("; "))
-}
-
-/// `score=9.5; FROM_LOOKALIKE_OUR_DOMAIN(6), ...`, short enough for a
-/// header field and an SMTP reply.
-fn lure_header(l: &LureReport) -> String {
-    const LISTED: usize = 8;
-    let mut names: Vec<String> = l
-        .symbols
-        .iter()
-        .take(LISTED)
-        .map(|s| format!("{}({})", s.name, s.weight))
-        .collect();
-    if l.symbols.len() > LISTED {
-        names.push(format!("+{} more", l.symbols.len() - LISTED));
-    }
-    format!("score={}; {}", l.score, names.join(", "))
 }
 
 /// What lure scoring needs from the parsed message and the inspection.

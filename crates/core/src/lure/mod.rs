@@ -145,13 +145,20 @@ pub struct SymbolHit {
 }
 
 impl LureReport {
-    /// `score=9.5; FROM_LOOKALIKE_OUR_DOMAIN(6), LURE_INVOICE(1.5), ...`
+    /// `score=9.5; FROM_LOOKALIKE_OUR_DOMAIN(6), LURE_INVOICE(1.5), ...`:
+    /// the heaviest symbols, short enough for a header field and an SMTP
+    /// reply.
     pub fn summary(&self) -> String {
-        let names: Vec<String> = self
+        const LISTED: usize = 8;
+        let mut names: Vec<String> = self
             .symbols
             .iter()
+            .take(LISTED)
             .map(|s| format!("{}({})", s.name, s.weight))
             .collect();
+        if self.symbols.len() > LISTED {
+            names.push(format!("+{} more", self.symbols.len() - LISTED));
+        }
         format!("score={}; {}", self.score, names.join(", "))
     }
 }
