@@ -180,3 +180,18 @@ write("hostile", "tar_11000_entries.eml",
       multipart(headers("many files"), [text_part("files\n", "us-ascii"), attachment("files.tar.gz", tbuf.getvalue(), "application/gzip")]), True)
 write("hostile", "droste_quine.eml",
       multipart(headers("droste"), [text_part("zip\n", "us-ascii"), attachment("droste.zip", load("tk_droste.zip"), "application/zip")]), True)
+
+# 42.zip rebuilt: five layers of 16 zips over a 4 GiB member of zeros
+# (16^5 leaves, 4 PiB in all, in about 32 KB).
+leaf = io.BytesIO()
+with zipfile.ZipFile(leaf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+    info = zipfile.ZipInfo("0.dat", date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    with z.open(info, "w", force_zip64=True) as f:
+        for _ in range(256):
+            f.write(bytes(1 << 24))
+level = leaf.getvalue()
+for depth in range(5):
+    level = zip_of([(f"lib {depth} {i:x}.zip", level) for i in range(16)])
+write("hostile", "zip_42_recursive.eml",
+      multipart(headers("42"), [text_part("see attached\n", "us-ascii"), attachment("42.zip", level, "application/zip")]), True)

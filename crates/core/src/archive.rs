@@ -160,6 +160,9 @@ fn walk_zip(ins: &mut Inspector<'_>, bytes: &[u8], location: &str, depth: usize)
         return;
     }
     for i in 0..zip.len() {
+        if ins.bombed() {
+            return;
+        }
         let (name, encrypted, size, compressed, is_dir) = match zip.by_index_raw(i) {
             Ok(f) => (
                 decode_name(f.name_raw()),
@@ -231,6 +234,9 @@ fn walk_tar(ins: &mut Inspector<'_>, bytes: &[u8], location: &str, depth: usize)
         }
     };
     for entry in entries {
+        if ins.bombed() {
+            return;
+        }
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
@@ -344,6 +350,9 @@ fn walk_7z(ins: &mut Inspector<'_>, bytes: &[u8], location: &str, depth: usize) 
     // archive's size is the only honest basis for the ratio check.
     let compressed = bytes.len() as u64;
     let result = reader.for_each_entries_with_decision(|entry, r| {
+        if ins.bombed() {
+            return Ok(EntryDecision::Stop);
+        }
         if entry.is_directory || !entry.has_stream {
             return Ok(EntryDecision::Continue);
         }

@@ -51,6 +51,15 @@ impl<'b> Inspector<'b> {
         });
     }
 
+    /// Whether a bomb was found in this part: it is removed whatever else
+    /// is inside, so walkers stop instead of working through the rest
+    /// (42.zip would otherwise be reported a thousand times over).
+    pub(crate) fn bombed(&self) -> bool {
+        self.findings
+            .iter()
+            .any(|f| f.kind == FindingKind::ArchiveBomb)
+    }
+
     /// Inspects one archive member; `Err` tells the walker to stop.
     pub(crate) fn member(
         &mut self,
@@ -60,6 +69,9 @@ impl<'b> Inspector<'b> {
         depth: usize,
     ) -> Result<(), Exhausted> {
         let here = format!("{archive_location}!{name}");
+        if self.bombed() {
+            return Err(Exhausted::Entries);
+        }
         if let Err(e) = self.budget.take_entry() {
             let detail = e.describe(&self.budget.limits);
             self.finding(FindingKind::LimitExceeded, archive_location, detail);
