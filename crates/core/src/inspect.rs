@@ -114,9 +114,6 @@ impl<'b> Inspector<'b> {
             self.finding(FindingKind::LimitExceeded, location, detail);
             return t;
         }
-        if self.scan.is_some() {
-            self.scan_vba_source(t, bytes, location);
-        }
         match t {
             t if t.is_archive() => self.walk_archive(t, bytes, hash, location, depth),
             FileType::Docx
@@ -140,7 +137,8 @@ impl<'b> Inspector<'b> {
                 ),
             },
             FileType::Doc | FileType::Xls | FileType::Ppt | FileType::Ole => {
-                ole::inspect(bytes, t, location, &mut self.findings)
+                let source = ole::inspect(bytes, t, location, &mut self.findings);
+                self.scan_vba_source(source.into_iter().collect(), location);
             }
             FileType::Text => formulas::inspect(bytes, name, location, &mut self.findings),
             FileType::Rtf => match rtf::analyze(bytes) {
@@ -165,53 +163,19 @@ impl<'b> Inspector<'b> {
     }
 
     /// Rules see VBA as its authors wrote it: the decompressed module
-    /// source, as a blob of its own (`report.docm!VBA source`).
-    fn scan_vba_source(&mut self, t: FileType, bytes: &[u8], location: &str) {
-        let mut projects = Vec::new();
-        match t {
-            FileType::Doc | FileType::Xls | FileType::Ppt | FileType::Ole => {
-                projects.push(bytes.to_vec());
-            }
-            FileType::Docm
-            | FileType::Xlsm
-            | FileType::Pptm
-            | FileType::Ooxml
-            | FileType::Docx
-            | FileType::Xlsx
-            | FileType::Pptx
-            | FileType::Xlsb => {
-                let Ok(mut pkg) = crate::package::Package::open(bytes, self.budget) else {
-                    return;
-                };
-                let names: Vec<String> = pkg
-                    .names
-                    .iter()
-                    .filter(|n| n.to_lowercase().ends_with("vbaproject.bin"))
-                    .cloned()
-                    .collect();
-                for n in names {
-                    if let Ok(data) = pkg.read(&n, self.budget) {
-                        projects.push(data);
-                    }
-                }
-            }
-            _ => return,
-        }
+    /// source the analysis read, as a blob of its own
+    /// (`report.docm!VBA source`). Disarming takes the VBA out whatever it
+    /// says, so a rule that matches it weighs in the score but does not turn
+    /// the disarm of the document into its removal.
+    fn scan_vba_source(&mut self, sources: Vec<String>, location: &str) {
+        let Some(scan) = self.scan.as_deref_mut() else {
+            return;
+        };
         let first = self.findings.len();
-        for project in projects {
-            if let Some(source) = crate::vba::sources(&project)
-                && let Some(scan) = self.scan.as_deref_mut()
-            {
-                scan.scan(
-                    source.as_bytes(),
-                    &format!("{location}!VBA source"),
-                    &mut self.findings,
-                );
-            }
+        let here = format!("{location}!VBA source");
+        for source in sources {
+            scan.scan(source.as_bytes(), &here, &mut self.findings);
         }
-        // Disarming takes the VBA out whatever it says, so a rule that
-        // matches it weighs in the score but does not turn the disarm of
-        // the document into its removal.
         for f in &mut self.findings[first..] {
             if let Some(rule) = f.rule.as_mut() {
                 rule.action = None;
@@ -227,6 +191,7 @@ impl<'b> Inspector<'b> {
                 for item in plan.items {
                     self.finding(item.kind, location, item.detail);
                 }
+                self.scan_vba_source(plan.vba_source, location);
                 for (name, data) in plan.embedded {
                     if self.member(&name, &data, location, depth).is_err() {
                         break;

@@ -43,7 +43,7 @@ pub fn walk_archive(t: FileType, bytes: &[u8]) -> Vec<Finding> {
 /// The OLE2 inspector on arbitrary bytes.
 pub fn inspect_ole(bytes: &[u8]) -> Vec<Finding> {
     let mut out = Vec::new();
-    crate::ole::inspect(bytes, crate::identify(bytes), "ole", &mut out);
+    let _ = crate::ole::inspect(bytes, crate::identify(bytes), "ole", &mut out);
     out
 }
 

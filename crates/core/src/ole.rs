@@ -25,6 +25,8 @@ struct Analysis {
     blocker: Option<String>,
     /// The Word text stream holds DDE fields to blank.
     word_dde: bool,
+    /// Decompressed VBA source, for rules to scan.
+    vba_source: Option<String>,
 }
 
 fn analyze(cf: &mut cfb::CompoundFile<Cursor<&[u8]>>, t: FileType) -> Result<Analysis, String> {
@@ -53,8 +55,9 @@ fn analyze(cf: &mut cfb::CompoundFile<Cursor<&[u8]>>, t: FileType) -> Result<Ana
     if !vba.is_empty() {
         let list: Vec<String> = vba.iter().map(|p| p.display().to_string()).collect();
         let mut detail = format!("VBA storages: {}", list.join(", "));
-        if let Some(summary) = crate::vba::summarize(cf) {
-            detail = format!("{detail}; {summary}");
+        if let Some(vba) = crate::vba::read_projects(cf) {
+            detail = format!("{detail}; {}", vba.summary);
+            a.vba_source = Some(vba.source);
         }
         a.items.push(Item {
             kind: FindingKind::Macro,
@@ -117,8 +120,13 @@ fn read_stream(cf: &mut cfb::CompoundFile<Cursor<&[u8]>>, path: &Path) -> Result
     Ok(out)
 }
 
-/// Findings from a compound file.
-pub(crate) fn inspect(bytes: &[u8], t: FileType, location: &str, out: &mut Vec<Finding>) {
+/// Findings from a compound file, and the source of its VBA macros.
+pub(crate) fn inspect(
+    bytes: &[u8],
+    t: FileType,
+    location: &str,
+    out: &mut Vec<Finding>,
+) -> Option<String> {
     let mut push = |kind, detail: String| {
         out.push(Finding {
             kind,
@@ -131,7 +139,7 @@ pub(crate) fn inspect(bytes: &[u8], t: FileType, location: &str, out: &mut Vec<F
         Ok(cf) => cf,
         Err(e) => {
             push(FindingKind::Malformed, format!("corrupt OLE2 file: {e}"));
-            return;
+            return None;
         }
     };
     match analyze(&mut cf, t) {
@@ -139,8 +147,12 @@ pub(crate) fn inspect(bytes: &[u8], t: FileType, location: &str, out: &mut Vec<F
             for item in a.items {
                 push(item.kind, item.detail);
             }
+            a.vba_source
         }
-        Err(e) => push(FindingKind::Malformed, e),
+        Err(e) => {
+            push(FindingKind::Malformed, e);
+            None
+        }
     }
 }
 

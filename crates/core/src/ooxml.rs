@@ -95,6 +95,8 @@ pub(crate) struct Plan {
     pub(crate) embedded: Vec<(String, Vec<u8>)>,
     /// Parts already read, by exact name.
     read: BTreeMap<String, Vec<u8>>,
+    /// Decompressed source of each VBA project, for rules to scan.
+    pub(crate) vba_source: Vec<String>,
 }
 
 /// One relationship of a `.rels` part.
@@ -136,11 +138,12 @@ pub(crate) fn analyze(bytes: &[u8], budget: &mut Budget) -> Result<Plan, String>
                 let mut detail = format!("{what}: {name}");
                 if base == "vbaproject.bin" {
                     let project = pkg.read(name, budget)?;
-                    if let Some(summary) = cfb::CompoundFile::open(Cursor::new(project.as_slice()))
+                    if let Some(vba) = cfb::CompoundFile::open(Cursor::new(project.as_slice()))
                         .ok()
-                        .and_then(|mut cf| crate::vba::summarize(&mut cf))
+                        .and_then(|mut cf| crate::vba::read_projects(&mut cf))
                     {
-                        detail = format!("{detail}; {summary}");
+                        detail = format!("{detail}; {}", vba.summary);
+                        plan.vba_source.push(vba.source);
                     }
                 }
                 plan.items.push(Item { kind, detail });

@@ -45,21 +45,27 @@ const SUSPICIOUS: [&str; 14] = [
     "Declare ",
 ];
 
-/// What the VBA projects of a compound file hold, in one line; `None` when
-/// no module could be read.
-pub(crate) fn summarize(cf: &mut cfb::CompoundFile<Cursor<&[u8]>>) -> Option<String> {
+/// The VBA projects of a compound file, read once: a one-line summary for
+/// the report and the decompressed source for rules to scan.
+pub(crate) struct Vba {
+    pub(crate) summary: String,
+    pub(crate) source: String,
+}
+
+/// What the VBA projects of a compound file hold; `None` when no module
+/// could be read.
+pub(crate) fn read_projects(cf: &mut cfb::CompoundFile<Cursor<&[u8]>>) -> Option<Vba> {
     let projects: Vec<PathBuf> = cf
         .walk()
         .filter(|e| e.is_stream() && e.name().eq_ignore_ascii_case("dir"))
         .filter_map(|e| e.path().parent().map(Path::to_owned))
         .collect();
     let mut modules = Vec::new();
-    let mut sources = String::new();
+    let mut source = String::new();
     for project in projects {
-        for (name, source) in modules_of(cf, &project) {
+        for (name, text) in modules_of(cf, &project) {
+            source.push_str(&format!("' module {name}\n{text}\n"));
             modules.push(name);
-            sources.push_str(&source);
-            sources.push('\n');
         }
     }
     if modules.is_empty() {
@@ -67,38 +73,20 @@ pub(crate) fn summarize(cf: &mut cfb::CompoundFile<Cursor<&[u8]>>) -> Option<Str
     }
     let words = |list: &[&str]| -> Vec<String> {
         list.iter()
-            .filter(|w| contains_word(&sources, w))
+            .filter(|w| contains_word(&source, w))
             .map(|w| w.trim_end_matches(['(', ' ']).to_owned())
             .collect()
     };
-    let mut line = format!("modules {}", modules.join(", "));
+    let mut summary = format!("modules {}", modules.join(", "));
     let auto = words(&AUTO_RUN);
     if !auto.is_empty() {
-        line.push_str(&format!("; runs on opening: {}", auto.join(", ")));
+        summary.push_str(&format!("; runs on opening: {}", auto.join(", ")));
     }
     let suspicious = words(&SUSPICIOUS);
     if !suspicious.is_empty() {
-        line.push_str(&format!("; calls: {}", suspicious.join(", ")));
+        summary.push_str(&format!("; calls: {}", suspicious.join(", ")));
     }
-    Some(line)
-}
-
-/// The source of every VBA module in a compound file (a doc, an xls, a
-/// `vbaProject.bin`), decompressed and joined; `None` when there is none.
-pub(crate) fn sources(project: &[u8]) -> Option<String> {
-    let mut cf = cfb::CompoundFile::open(Cursor::new(project)).ok()?;
-    let projects: Vec<PathBuf> = cf
-        .walk()
-        .filter(|e| e.is_stream() && e.name().eq_ignore_ascii_case("dir"))
-        .filter_map(|e| e.path().parent().map(Path::to_owned))
-        .collect();
-    let mut text = String::new();
-    for project in projects {
-        for (name, source) in modules_of(&mut cf, &project) {
-            text.push_str(&format!("' module {name}\n{source}\n"));
-        }
-    }
-    (!text.is_empty()).then_some(text)
+    Some(Vba { summary, source })
 }
 
 /// Case-insensitive match not inside a longer identifier.
