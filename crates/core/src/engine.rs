@@ -51,6 +51,8 @@ pub struct Outcome {
 pub struct Engine {
     policy: Policy,
     lure: Arc<LureRules>,
+    /// `policy.organization`, prepared for scoring.
+    org: Arc<lure::OrgIndex>,
     sent_log: Option<Arc<dyn SentLog>>,
     #[cfg(feature = "yara")]
     yara: Option<Arc<crate::yara::YaraRules>>,
@@ -72,6 +74,7 @@ impl Engine {
     pub fn new(policy: Policy) -> Self {
         static BUILT_IN: OnceLock<Arc<LureRules>> = OnceLock::new();
         Self {
+            org: Arc::new(lure::OrgIndex::new(&policy.organization)),
             policy,
             lure: BUILT_IN
                 .get_or_init(|| Arc::new(LureRules::default()))
@@ -239,7 +242,7 @@ impl Engine {
         let lure_policy = self.policy.lure(envelope.direction);
         let lure = lure::score(
             &self.lure,
-            &self.policy.organization,
+            &self.org,
             &lure_policy,
             self.sent_log.as_deref(),
             &facts,

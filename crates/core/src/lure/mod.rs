@@ -49,6 +49,72 @@ pub struct Person {
     pub addresses: Vec<String>,
 }
 
+/// The organization as scoring compares with it, prepared once per engine:
+/// domains normalized, names folded (a directory of thousands of people is
+/// not folded again for every message).
+#[derive(Debug, Default)]
+pub(crate) struct OrgIndex {
+    ours: Vec<String>,
+    partners: Vec<String>,
+    /// Organization names and our domains: as written, and folded.
+    names: Vec<(String, String)>,
+    people: Vec<IndexedPerson>,
+    trusted_authserv_ids: Vec<String>,
+}
+
+#[derive(Debug)]
+struct IndexedPerson {
+    /// Each name as written, with its folded forms (romaji also reversed).
+    names: Vec<(String, Vec<String>)>,
+    addresses: Vec<String>,
+}
+
+impl OrgIndex {
+    pub(crate) fn new(org: &Organization) -> Self {
+        let normalized = |list: &[String]| list.iter().map(|d| domain::normalize(d)).collect();
+        let folded = |n: &str| Some(text::fold(n)).filter(|f| f.chars().count() >= 2);
+        Self {
+            ours: normalized(&org.domains),
+            partners: normalized(&org.partner_domains),
+            names: org
+                .names
+                .iter()
+                .chain(&org.domains)
+                .filter_map(|n| Some((n.clone(), folded(n)?)))
+                .collect(),
+            people: org
+                .people
+                .iter()
+                .map(|p| IndexedPerson {
+                    names: p
+                        .names
+                        .iter()
+                        .map(|n| {
+                            let mut forms: Vec<String> = folded(n).into_iter().collect();
+                            let words: Vec<&str> = n.split_whitespace().collect();
+                            if words.len() > 1 {
+                                let reversed: Vec<&str> = words.iter().rev().copied().collect();
+                                forms.extend(folded(&reversed.join(" ")));
+                            }
+                            (n.clone(), forms)
+                        })
+                        .collect(),
+                    addresses: p.addresses.iter().map(|a| a.to_lowercase()).collect(),
+                })
+                .collect(),
+            trusted_authserv_ids: org.trusted_authserv_ids.clone(),
+        }
+    }
+
+    fn is_ours(&self, d: &str) -> bool {
+        self.ours.iter().any(|o| domain::within(d, o))
+    }
+
+    fn is_partner(&self, d: &str) -> bool {
+        self.partners.iter().any(|p| domain::within(d, p))
+    }
+}
+
 /// Score thresholds of one direction. A `[inbound.lure]` table replaces
 /// the built-in thresholds: a threshold left out of it is never reached.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -335,7 +401,7 @@ fn domain_of(address: &str) -> Option<String> {
 /// Scores one message.
 pub(crate) fn score(
     rules: &LureRules,
-    org: &Organization,
+    org: &OrgIndex,
     policy: &LurePolicy,
     sent: Option<&dyn SentLog>,
     facts: &Facts,
@@ -346,15 +412,6 @@ pub(crate) fn score(
         phrases: BTreeMap::new(),
         extra: Vec::new(),
     };
-    let ours: Vec<String> = org.domains.iter().map(|d| domain::normalize(d)).collect();
-    let partners: Vec<String> = org
-        .partner_domains
-        .iter()
-        .map(|d| domain::normalize(d))
-        .collect();
-    let is_ours = |d: &str| ours.iter().any(|o| domain::within(d, o));
-    let is_partner = |d: &str| partners.iter().any(|p| domain::within(d, p));
-
     let from = facts.from_address.as_deref().unwrap_or("").to_lowercase();
     let from_domain = domain_of(&from);
     let auth = auth::parse(
@@ -362,25 +419,11 @@ pub(crate) fn score(
         &org.trusted_authserv_ids,
     );
 
-    sender(
-        &mut hits,
-        org,
-        facts,
-        &from,
-        from_domain.as_deref(),
-        &ours,
-        &partners,
-    );
-    let authenticated = authentication(
-        &mut hits,
-        &auth,
-        from_domain.as_deref(),
-        &is_ours,
-        &is_partner,
-    );
+    sender(&mut hits, org, facts, &from, from_domain.as_deref());
+    let authenticated = authentication(&mut hits, &auth, from_domain.as_deref(), org);
     if let Some(fd) = &from_domain
         && facts.direction == Direction::Inbound
-        && is_ours(fd)
+        && org.is_ours(fd)
         && !authenticated
     {
         hits.fire(
@@ -389,10 +432,10 @@ pub(crate) fn score(
         );
     }
     other_senders(&mut hits, rules, facts, from_domain.as_deref());
-    thread(&mut hits, facts, sent, &is_ours);
+    thread(&mut hits, facts, sent, org);
     let from_org = from_domain.as_deref().map(domain::organization);
     for body in &facts.bodies {
-        link_signals(&mut hits, body, &ours, &partners, from_org.as_deref());
+        link_signals(&mut hits, body, org, from_org.as_deref());
     }
     phrases(&mut hits, facts);
     attachments(&mut hits, facts);
@@ -402,39 +445,35 @@ pub(crate) fn score(
 
 fn sender(
     hits: &mut Hits<'_>,
-    org: &Organization,
+    org: &OrgIndex,
     facts: &Facts,
     from: &str,
     from_domain: Option<&str>,
-    ours: &[String],
-    partners: &[String],
 ) {
     let Some(fd) = from_domain else {
         return;
     };
-    let external = !ours.iter().any(|o| domain::within(fd, o));
+    let external = !org.is_ours(fd);
     let name = facts.from_name.as_deref().unwrap_or("");
     let folded = text::fold(name);
     if external && !folded.is_empty() {
         for person in &org.people {
-            if person
-                .addresses
-                .iter()
-                .any(|a| a.eq_ignore_ascii_case(from))
-            {
+            if person.addresses.iter().any(|a| a == from) {
                 continue;
             }
-            if let Some(n) = person.names.iter().find(|n| name_matches(&folded, n)) {
+            let found = person
+                .names
+                .iter()
+                .find(|(_, forms)| forms.iter().any(|f| folded.contains(f.as_str())));
+            if let Some((n, _)) = found {
                 hits.fire(
                     "FROM_NAME_INTERNAL_PERSON",
                     format!("display name {name:?} is our {n} but the address is {from}"),
                 );
             }
         }
-        let org_names = org.names.iter().chain(org.domains.iter());
-        for n in org_names {
-            let f = text::fold(n);
-            if f.chars().count() >= 2 && folded.contains(&f) {
+        for (n, f) in &org.names {
+            if folded.contains(f.as_str()) {
                 hits.fire(
                     "FROM_NAME_OUR_ORGANIZATION",
                     format!("display name {name:?} names {n} but the address is {from}"),
@@ -451,20 +490,14 @@ fn sender(
         }
     }
     if external {
-        if let Some((known, why)) = ours
-            .iter()
-            .find_map(|k| domain::lookalike(fd, k).map(|w| (k, w)))
-        {
+        if let Some((known, why)) = imitated(fd, &org.ours) {
             hits.fire(
                 "FROM_LOOKALIKE_OUR_DOMAIN",
                 format!("From domain {fd} imitates {known}: {why}"),
             );
         }
-        let partner = partners.iter().any(|p| domain::within(fd, p));
-        if !partner
-            && let Some((known, why)) = partners
-                .iter()
-                .find_map(|k| domain::lookalike(fd, k).map(|w| (k, w)))
+        if !org.is_partner(fd)
+            && let Some((known, why)) = imitated(fd, &org.partners)
         {
             hits.fire(
                 "FROM_LOOKALIKE_PARTNER_DOMAIN",
@@ -479,21 +512,11 @@ fn sender(
     }
 }
 
-/// Whether a folded display name holds `name`; romaji also in the other
-/// order (`Yamada Taro` for `Taro Yamada`).
-fn name_matches(folded_display: &str, name: &str) -> bool {
-    let f = text::fold(name);
-    if f.chars().count() < 2 {
-        return false;
-    }
-    if folded_display.contains(&f) {
-        return true;
-    }
-    let words: Vec<&str> = name.split_whitespace().collect();
-    words.len() > 1 && {
-        let reversed: Vec<&str> = words.iter().rev().copied().collect();
-        folded_display.contains(&text::fold(&reversed.join(" ")))
-    }
+/// The first of `known` that `domain` imitates, and how.
+fn imitated<'k>(domain: &str, known: &'k [String]) -> Option<(&'k str, String)> {
+    known
+        .iter()
+        .find_map(|k| domain::lookalike(domain, k).map(|why| (k.as_str(), why)))
 }
 
 /// Fires the authentication symbols; true when a trusted server saw a
@@ -502,8 +525,7 @@ fn authentication(
     hits: &mut Hits<'_>,
     auth: &auth::AuthResults,
     from_domain: Option<&str>,
-    is_ours: &dyn Fn(&str) -> bool,
-    is_partner: &dyn Fn(&str) -> bool,
+    org: &OrgIndex,
 ) -> bool {
     if auth.trusted == 0 {
         return false;
@@ -541,7 +563,7 @@ fn authentication(
         .iter()
         .any(|(r, hf, _)| r == "pass" && domain::within(fd, hf));
     let passed = dmarc_pass || dkim_pass(fd);
-    if passed && (is_ours(fd) || is_partner(fd)) {
+    if passed && (org.is_ours(fd) || org.is_partner(fd)) {
         hits.fire(
             "AUTH_KNOWN_DOMAIN_PASS",
             format!(
@@ -588,12 +610,7 @@ fn other_senders(hits: &mut Hits<'_>, rules: &LureRules, facts: &Facts, from_dom
     }
 }
 
-fn thread(
-    hits: &mut Hits<'_>,
-    facts: &Facts,
-    sent: Option<&dyn SentLog>,
-    is_ours: &dyn Fn(&str) -> bool,
-) {
+fn thread(hits: &mut Hits<'_>, facts: &Facts, sent: Option<&dyn SentLog>, org: &OrgIndex) {
     let subject = text::fold(&facts.subject);
     let reply = REPLY_PREFIXES.iter().find(|p| subject.starts_with(*p));
     let forward = FORWARD_PREFIXES.iter().find(|p| subject.starts_with(*p));
@@ -631,7 +648,7 @@ fn thread(
     let forged = ids.iter().find(|id| {
         normalize_message_id(id)
             .rsplit_once('@')
-            .is_some_and(|(_, d)| is_ours(&d.to_lowercase()))
+            .is_some_and(|(_, d)| org.is_ours(&d.to_lowercase()))
     });
     if let Some(id) = forged {
         hits.fire(
@@ -648,13 +665,7 @@ fn thread(
 
 /// `from_org`: a sender that shows its own site through a click tracker
 /// is ordinary, so a link showing the sender's own domain is no mismatch.
-fn link_signals(
-    hits: &mut Hits<'_>,
-    body: &BodyText,
-    ours: &[String],
-    partners: &[String],
-    from_org: Option<&str>,
-) {
+fn link_signals(hits: &mut Hits<'_>, body: &BodyText, org: &OrgIndex, from_org: Option<&str>) {
     let text = truncate(&body.text, MAX_TEXT);
     let found = if body.html {
         links::from_html(text)
@@ -688,15 +699,13 @@ fn link_signals(
         if domain::is_idn(&url.host) {
             hits.fire("LINK_IDN", format!("link host {} is {host}", url.host));
         }
-        let known = ours.iter().chain(partners).find_map(|k| {
-            (!ours
-                .iter()
-                .chain(partners)
-                .any(|o| domain::within(&host, o)))
-            .then(|| domain::lookalike(&host, k).map(|w| (k, w)))
-            .flatten()
-        });
-        if let Some((k, why)) = known {
+        let ours_or_partner = org.is_ours(&host) || org.is_partner(&host);
+        let imitation = if ours_or_partner {
+            None
+        } else {
+            imitated(&host, &org.ours).or_else(|| imitated(&host, &org.partners))
+        };
+        if let Some((k, why)) = imitation {
             hits.fire(
                 "LINK_LOOKALIKE",
                 format!("link host {host} imitates {k}: {why}"),
