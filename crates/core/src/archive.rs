@@ -160,7 +160,7 @@ fn walk_zip(ins: &mut Inspector<'_>, bytes: &[u8], location: &str, depth: usize)
         return;
     }
     for i in 0..zip.len() {
-        if ins.bombed() {
+        if ins.stop_at_bomb(location) {
             return;
         }
         let (name, encrypted, size, compressed, is_dir) = match zip.by_index_raw(i) {
@@ -234,7 +234,7 @@ fn walk_tar(ins: &mut Inspector<'_>, bytes: &[u8], location: &str, depth: usize)
         }
     };
     for entry in entries {
-        if ins.bombed() {
+        if ins.stop_at_bomb(location) {
             return;
         }
         let entry = match entry {
@@ -350,7 +350,7 @@ fn walk_7z(ins: &mut Inspector<'_>, bytes: &[u8], location: &str, depth: usize) 
     // archive's size is the only honest basis for the ratio check.
     let compressed = bytes.len() as u64;
     let result = reader.for_each_entries_with_decision(|entry, r| {
-        if ins.bombed() {
+        if ins.stop_at_bomb(location) {
             return Ok(EntryDecision::Stop);
         }
         if entry.is_directory || !entry.has_stream {

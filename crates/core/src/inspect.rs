@@ -51,13 +51,32 @@ impl<'b> Inspector<'b> {
         });
     }
 
-    /// Whether a bomb was found in this part: it is removed whatever else
-    /// is inside, so walkers stop instead of working through the rest
-    /// (42.zip would otherwise be reported a thousand times over).
-    pub(crate) fn bombed(&self) -> bool {
-        self.findings
+    /// Whether to stop walking because a bomb was found in this part: with
+    /// the default policy the part is removed whatever else is inside, so
+    /// walkers stop instead of working through the rest (42.zip would
+    /// otherwise be reported a thousand times over). The members left
+    /// uninspected are a `limit_exceeded` finding of their own, so that a
+    /// policy that keeps bombs still never passes them unread.
+    pub(crate) fn stop_at_bomb(&mut self, location: &str) -> bool {
+        if !self
+            .findings
             .iter()
             .any(|f| f.kind == FindingKind::ArchiveBomb)
+        {
+            return false;
+        }
+        if !self
+            .findings
+            .iter()
+            .any(|f| f.kind == FindingKind::LimitExceeded)
+        {
+            self.finding(
+                FindingKind::LimitExceeded,
+                location,
+                "members after an archive bomb were not inspected".into(),
+            );
+        }
+        true
     }
 
     /// Inspects one archive member; `Err` tells the walker to stop.
@@ -69,7 +88,7 @@ impl<'b> Inspector<'b> {
         depth: usize,
     ) -> Result<(), Exhausted> {
         let here = format!("{archive_location}!{name}");
-        if self.bombed() {
+        if self.stop_at_bomb(archive_location) {
             return Err(Exhausted::Entries);
         }
         if let Err(e) = self.budget.take_entry() {

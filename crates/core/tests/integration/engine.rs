@@ -232,3 +232,29 @@ fn quarantined_message_keeps_its_headline() {
     );
     assert!(m.message_id.is_some());
 }
+
+/// Walkers stop at the first bomb in a part; what they skip is a limit, so
+/// a policy that keeps bombs still never delivers the members unread.
+#[test]
+fn members_after_a_bomb_are_never_passed_unread() {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let deflated = zip::write::SimpleFileOptions::default();
+    zip.start_file("zeros.bin", deflated).unwrap();
+    std::io::Write::write_all(&mut zip, &vec![0u8; 4 << 20]).unwrap();
+    zip.start_file("setup.txt", deflated).unwrap();
+    std::io::Write::write_all(&mut zip, b"MZ not inspected").unwrap();
+    let bytes = zip.finish().unwrap().into_inner();
+    let raw = wrap_attachment("docs.zip", &bytes, "\r\n");
+
+    let policy = Policy::from_toml("[inbound.actions]\narchive_bomb = \"keep\"\n").unwrap();
+    let out = Engine::new(policy).process(&raw, &Envelope::default());
+    let part = out
+        .report
+        .parts
+        .iter()
+        .find(|p| p.declared_name.as_deref() == Some("docs.zip"))
+        .expect("the zip");
+    let kinds: Vec<_> = part.findings.iter().map(|f| f.kind.name()).collect();
+    assert_eq!(kinds, ["archive_bomb", "limit_exceeded"], "{part:?}");
+    assert_eq!(part.action, mugai_core::PartAction::Remove);
+}
