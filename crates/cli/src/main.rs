@@ -334,12 +334,8 @@ fn decode(out_dir: &std::path::Path, files: &[PathBuf]) -> Result<u8> {
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     for file in files {
         let (file_name, bytes) = read_named(file)?;
-        let (name, data) = if file_name.ends_with(".in.zip") {
-            mugai_core::input::decode_container(&bytes)
-                .with_context(|| format!("in {}", file.display()))?
-        } else {
-            (file_name.to_owned(), bytes)
-        };
+        let (name, data) = mugai_core::input::sample_file(file_name, bytes)
+            .with_context(|| format!("in {}", file.display()))?;
         // The name comes from inside a container: keep only its last component.
         let name = std::path::Path::new(&name)
             .file_name()

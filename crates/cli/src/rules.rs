@@ -31,6 +31,7 @@ pub(crate) fn check(dir: Option<&Path>) -> Result<u8> {
 /// a negative must not.
 pub(crate) fn test(dir: Option<&Path>, samples: &Path) -> Result<u8> {
     let rules = Arc::new(load(dir)?);
+    let names = rules.names();
     let engine = Engine::new(Policy::default()).with_yara(rules.clone());
     let mut failures = Vec::new();
     let mut checked = 0;
@@ -64,12 +65,9 @@ pub(crate) fn test(dir: Option<&Path>, samples: &Path) -> Result<u8> {
             for f in files {
                 let label = f.display().to_string();
                 let bytes = std::fs::read(&f).with_context(|| format!("reading {label}"))?;
-                let (name, data) = if label.ends_with(".in.zip") {
-                    mugai_core::input::decode_container(&bytes)?
-                } else {
-                    let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("x");
-                    (name.to_owned(), bytes)
-                };
+                let file_name = f.file_name().and_then(|n| n.to_str()).unwrap_or("x");
+                let (name, data) = mugai_core::input::sample_file(file_name, bytes)
+                    .with_context(|| format!("in {label}"))?;
                 let raw = wrap_attachment(&name, &data, "\r\n");
                 let report = engine.process(&raw, &Envelope::default()).report;
                 let matched: Vec<String> = report
@@ -102,8 +100,8 @@ pub(crate) fn test(dir: Option<&Path>, samples: &Path) -> Result<u8> {
             ));
         }
     }
-    for name in rules.names() {
-        let rule = name.rsplit('.').next().unwrap_or(&name);
+    for name in &names {
+        let rule = name.rsplit('.').next().unwrap_or(name);
         if !rule_dirs
             .iter()
             .any(|d| d.file_name().is_some_and(|n| n == rule))

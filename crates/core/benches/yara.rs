@@ -17,12 +17,9 @@ fn attachments() -> Vec<Vec<u8>> {
     files
         .iter()
         .map(|p| {
+            let name = p.file_name().expect("name").to_string_lossy();
             let bytes = std::fs::read(p).expect("sample");
-            if p.to_string_lossy().ends_with(".in.zip") {
-                input::decode_container(&bytes).expect("container").1
-            } else {
-                bytes
-            }
+            input::sample_file(&name, bytes).expect("sample").1
         })
         .collect()
 }

@@ -57,6 +57,16 @@ pub fn decode_container(bytes: &[u8]) -> Result<(String, Vec<u8>), InputError> {
     Ok((name, data))
 }
 
+/// A corpus file as name and content: a `.in.zip` container decoded into
+/// the file it holds, anything else as it is.
+pub fn sample_file(file_name: &str, bytes: Vec<u8>) -> Result<(String, Vec<u8>), InputError> {
+    if file_name.ends_with(".in.zip") {
+        decode_container(&bytes)
+    } else {
+        Ok((file_name.to_owned(), bytes))
+    }
+}
+
 /// Encodes a file into a `.in.zip` container (the inverse of [`decode_container`]).
 pub fn encode_container(name: &str, bytes: &[u8]) -> Result<Vec<u8>, InputError> {
     use std::io::Write;

@@ -4,24 +4,36 @@
 
 use std::path::Path;
 
+/// Every file of the sample folders, as name and content (containers
+/// decoded, golden-corpus bookkeeping left out).
+fn sample_files(folders: &[&str]) -> Vec<(String, Vec<u8>)> {
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples");
+    let mut out = Vec::new();
+    for folder in folders {
+        for entry in std::fs::read_dir(samples.join(folder)).expect("sample folder") {
+            let path = entry.expect("sample entry").path();
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            if name.ends_with(".json") || name.ends_with(".md") || name.ends_with(".failed") {
+                continue;
+            }
+            let bytes = std::fs::read(&path).expect("sample readable");
+            out.push(input::sample_file(&name, bytes).expect("sample decodes"));
+        }
+    }
+    out
+}
+
 use mugai_core::{Engine, Envelope, Policy, input, internal, wrap_attachment};
 
 #[test]
 fn truncated_files_of_every_type_get_a_verdict() {
     let engine = Engine::new(Policy::default());
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/files");
     let mut checked = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.ends_with(".json") || name.ends_with(".md") || name.ends_with(".failed") {
-            continue;
-        }
-        let bytes = std::fs::read(&path).unwrap();
-        let (name, data) = match name.strip_suffix(".in.zip") {
-            Some(_) => input::decode_container(&bytes).unwrap(),
-            None => (name, bytes),
-        };
+    for (name, data) in sample_files(&["files"]) {
         for cut in [
             data.len() / 4,
             data.len() / 2,
@@ -43,23 +55,9 @@ fn truncated_files_of_every_type_get_a_verdict() {
 /// which disarming again leaves alone: `disarm(disarm(x)) == disarm(x)`.
 #[test]
 fn disarm_is_clean_and_idempotent_on_every_sample() {
-    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples");
     let mut disarmed = Vec::new();
     // hostile/ holds what the disarm fuzzer found (fuzz_disarm_*).
-    let entries = ["files", "office", "hostile"]
-        .iter()
-        .flat_map(|d| std::fs::read_dir(samples.join(d)).unwrap());
-    for entry in entries {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.ends_with(".json") || name.ends_with(".md") || name.ends_with(".failed") {
-            continue;
-        }
-        let bytes = std::fs::read(&path).unwrap();
-        let (name, data) = match name.strip_suffix(".in.zip") {
-            Some(_) => input::decode_container(&bytes).unwrap(),
-            None => (name, bytes),
-        };
+    for (name, data) in sample_files(&["files", "office", "hostile"]) {
         match internal::check_disarm(&data) {
             Ok(true) => disarmed.push(name),
             Ok(false) => {}
