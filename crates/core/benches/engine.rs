@@ -68,6 +68,21 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // What the YARA starter set adds to the same messages (the relay runs it).
+    #[cfg(feature = "yara")]
+    {
+        let with_yara = Engine::new(Policy::default())
+            .with_yara(std::sync::Arc::new(mugai_core::YaraRules::built_in()));
+        let mut group = c.benchmark_group("engine_yara");
+        for (name, raw) in &cases {
+            group.throughput(Throughput::Bytes(raw.len() as u64));
+            group.bench_function(format!("{name}/process"), |b| {
+                b.iter(|| with_yara.process(raw, &Envelope::default()))
+            });
+        }
+        group.finish();
+    }
 }
 
 criterion_group!(benches, bench);

@@ -60,12 +60,13 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine")
-            .field("policy", &self.policy)
+        let mut d = f.debug_struct("Engine");
+        d.field("policy", &self.policy)
             .field("lure_symbols", &self.lure.symbols.len())
-            .field("sent_log", &self.sent_log.is_some())
-            .field("yara", &self.scanner().is_some())
-            .finish()
+            .field("sent_log", &self.sent_log.is_some());
+        #[cfg(feature = "yara")]
+        d.field("yara_rules", &self.yara.as_ref().map(|r| r.len()));
+        d.finish()
     }
 }
 

@@ -1,6 +1,7 @@
 //! YARA rules over every part (yara-x): compiled once into an immutable,
 //! shared object; one scanner per message, with a timeout and a size cap.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -16,12 +17,27 @@ struct RuleMeta {
     weight: f64,
 }
 
-/// Compiled YARA rules with their metadata. Build once (at start and on
-/// reload), share behind an `Arc`.
+/// Compiled YARA rules with their metadata. Build once (at start), share
+/// behind an `Arc`.
 pub struct YaraRules {
-    rules: yara_x::Rules,
+    /// Leaked on purpose: scanners borrow the rules, and keeping scanners
+    /// between messages needs them to live as long as the process. Rules
+    /// are compiled once at start, so this is one allocation, not a leak
+    /// that grows.
+    rules: &'static yara_x::Rules,
     meta: HashMap<(String, String), RuleMeta>,
 }
+
+thread_local! {
+    /// Scanners kept between messages on this thread, with the address of
+    /// the rules they scan with: making one costs about 100 µs, more than
+    /// scanning a 10 KB message takes, and a yara-x scanner cannot move to
+    /// another thread, so each worker keeps its own.
+    static IDLE: RefCell<Vec<(usize, yara_x::Scanner<'static>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Idle scanners kept per thread, at most (one per set of rules in use).
+const MAX_IDLE: usize = 4;
 
 impl std::fmt::Debug for YaraRules {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -58,7 +74,7 @@ impl YaraRules {
                 .add_source(yara_x::SourceCode::from(text.as_str()).with_origin(origin.as_str()))
                 .map_err(|e| YaraError(e.to_string()))?;
         }
-        let rules = compiler.build();
+        let rules: &'static yara_x::Rules = Box::leak(Box::new(compiler.build()));
         let mut meta = HashMap::new();
         for rule in rules.iter() {
             let id = format!("{}.{}", rule.namespace(), rule.identifier());
@@ -188,6 +204,12 @@ impl YaraRules {
         out
     }
 
+    /// Which rules a kept scanner belongs to: their address, which stays
+    /// theirs since they are never freed.
+    fn key(&self) -> usize {
+        std::ptr::from_ref(self.rules) as usize
+    }
+
     /// How many rules there are.
     pub fn len(&self) -> usize {
         self.meta.len()
@@ -198,24 +220,49 @@ impl YaraRules {
         self.meta.is_empty()
     }
 
-    /// A scanner for one message (or one worker), with the per-scan
-    /// timeout and size cap.
+    /// A scanner for one message, with the per-scan timeout and size cap;
+    /// it goes back to the idle ones when dropped.
     pub(crate) fn scanner(&self, timeout: Duration, max_bytes: usize) -> YaraScanner<'_> {
-        let mut scanner = yara_x::Scanner::new(&self.rules);
+        let key = self.key();
+        let idle = IDLE
+            .try_with(|idle| {
+                let mut idle = idle.borrow_mut();
+                let at = idle.iter().position(|(k, _)| *k == key)?;
+                Some(idle.swap_remove(at).1)
+            })
+            .ok()
+            .flatten();
+        let mut scanner = idle.unwrap_or_else(|| yara_x::Scanner::new(self.rules));
         scanner.set_timeout(timeout).max_matches_per_pattern(16);
         YaraScanner {
-            scanner,
+            scanner: Some(scanner),
             rules: self,
             max_bytes,
         }
     }
 }
 
-/// A scanner over compiled rules.
+/// A scanner over compiled rules, taken from this thread's idle ones.
 pub(crate) struct YaraScanner<'r> {
-    scanner: yara_x::Scanner<'r>,
+    /// Always `Some` until dropped.
+    scanner: Option<yara_x::Scanner<'static>>,
     rules: &'r YaraRules,
     max_bytes: usize,
+}
+
+impl Drop for YaraScanner<'_> {
+    fn drop(&mut self) {
+        let key = self.rules.key();
+        if let Some(scanner) = self.scanner.take() {
+            // A thread being torn down just drops it.
+            let _ = IDLE.try_with(|idle| {
+                let mut idle = idle.borrow_mut();
+                if idle.len() < MAX_IDLE {
+                    idle.push((key, scanner));
+                }
+            });
+        }
+    }
 }
 
 /// Matches shown per rule in a report.
@@ -232,7 +279,17 @@ impl crate::inspect::PartScan for YaraScanner<'_> {
             });
             return;
         }
-        let results = match self.scanner.scan(bytes) {
+        let Some(scanner) = self.scanner.as_mut() else {
+            // Only after drop; never let a part pass unscanned regardless.
+            out.push(Finding {
+                kind: FindingKind::LimitExceeded,
+                location: location.to_owned(),
+                detail: "no YARA scanner".into(),
+                rule: None,
+            });
+            return;
+        };
+        let results = match scanner.scan(bytes) {
             Ok(r) => r,
             Err(e) => {
                 // A scan that cannot finish must not let the part pass as clean.
