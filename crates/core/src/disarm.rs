@@ -4,7 +4,8 @@
 use crate::finding::FindingKind;
 use crate::identify::FileType;
 use crate::limits::Budget;
-use crate::{odf, ole, ooxml, rtf};
+use crate::policy::{ContentPolicy, HtmlMode, LinkMode, Rebuild};
+use crate::{html, odf, ole, ooxml, pdf, raster, rtf, svg};
 
 /// One piece of active content an analysis found: the finding it makes, and
 /// the line the report gives when disarm takes it out.
@@ -24,9 +25,22 @@ pub(crate) struct Disarmed {
 
 /// Rebuilds `bytes` (of true type `t`) without active content, or says why
 /// it cannot be done.
-pub(crate) fn disarm(bytes: &[u8], t: FileType, budget: &mut Budget) -> Result<Disarmed, String> {
+pub(crate) fn disarm(
+    bytes: &[u8],
+    t: FileType,
+    links: LinkMode,
+    budget: &mut Budget,
+) -> Result<Disarmed, String> {
     use FileType::*;
     match t {
+        Pdf => {
+            let (bytes, removed) = pdf::rebuild(bytes, links, budget)?;
+            Ok(Disarmed { bytes, removed })
+        }
+        Svg => {
+            let (bytes, removed) = svg::rebuild(bytes)?;
+            Ok(Disarmed { bytes, removed })
+        }
         Docx | Docm | Xlsx | Xlsm | Xlsb | Pptx | Pptm | Ooxml => {
             let plan = ooxml::analyze(bytes, budget)?;
             if plan.items.is_empty() {
@@ -73,6 +87,139 @@ pub(crate) fn disarm(bytes: &[u8], t: FileType, budget: &mut Budget) -> Result<D
             })
         }
         other => Err(format!("{} files cannot be disarmed yet", other.name())),
+    }
+}
+
+/// What was taken out of one part, counted by kind: `JavaScript ×3`.
+#[derive(Debug, Default)]
+pub(crate) struct Tally(std::collections::BTreeMap<&'static str, usize>);
+
+impl Tally {
+    pub(crate) fn add(&mut self, what: &'static str) {
+        self.add_n(what, 1);
+    }
+
+    pub(crate) fn add_n(&mut self, what: &'static str, n: usize) {
+        *self.0.entry(what).or_default() += n;
+    }
+
+    pub(crate) fn lines(self) -> Vec<String> {
+        self.0
+            .into_iter()
+            .map(|(what, n)| match n {
+                1 => what.to_owned(),
+                n => format!("{what} ×{n}"),
+            })
+            .collect()
+    }
+}
+
+/// A part rebuilt because the content policy says so, declared anew when
+/// its type or name changed (HTML → text).
+#[derive(Debug)]
+pub(crate) struct Rebuilt {
+    pub(crate) disarmed: Disarmed,
+    pub(crate) content_type: Option<String>,
+    pub(crate) name: Option<String>,
+}
+
+/// What one part is, as the content policy sees it.
+pub(crate) struct PartInfo<'a> {
+    pub(crate) true_type: FileType,
+    pub(crate) declared_type: &'a str,
+    pub(crate) charset: Option<&'a str>,
+    pub(crate) name: Option<&'a str>,
+}
+
+/// Rebuilds a part that no finding asked to disarm, when the content policy
+/// rebuilds its kind: `None` when it does not.
+pub(crate) fn rebuild(
+    bytes: &[u8],
+    part: &PartInfo,
+    content: &ContentPolicy,
+    budget: &mut Budget,
+) -> Option<Result<Rebuilt, String>> {
+    use FileType::*;
+    let same = |r: Result<(Vec<u8>, Vec<String>), String>| {
+        r.map(|(bytes, removed)| Rebuilt {
+            disarmed: Disarmed { bytes, removed },
+            content_type: None,
+            name: None,
+        })
+    };
+    let body = part.name.is_none();
+    let html = (body && part.declared_type == "text/html") || part.true_type == Html;
+    match part.true_type {
+        Pdf if content.pdf == Rebuild::Always => {
+            Some(same(pdf::rebuild(bytes, content.links, budget)))
+        }
+        Png | Jpeg | Gif | Bmp | Tiff | Webp if content.images == Rebuild::Always => {
+            Some(same(raster::rebuild(bytes, part.true_type, &budget.limits)))
+        }
+        Svg if content.svg == Rebuild::Always => Some(same(svg::rebuild(bytes))),
+        _ if html && content.html != HtmlMode::Keep => Some(Ok(rebuild_html(bytes, part, content))),
+        _ if body && part.declared_type == "text/plain" && content.links == LinkMode::Defang => {
+            let text = crate::mime::decode_charset(bytes, part.charset);
+            let (text, n) = html::defang_text(&text);
+            (n > 0).then(|| {
+                Ok(Rebuilt {
+                    disarmed: Disarmed {
+                        bytes: text.into_bytes(),
+                        removed: vec![count(n, "link defanged", "links defanged")],
+                    },
+                    content_type: Some("text/plain; charset=utf-8".into()),
+                    name: None,
+                })
+            })
+        }
+        _ => None,
+    }
+}
+
+/// HTML as the policy wants it: sanitized, or as text when asked or when
+/// it cannot be sanitized safely.
+fn rebuild_html(bytes: &[u8], part: &PartInfo, content: &ContentPolicy) -> Rebuilt {
+    let source = crate::mime::decode_charset(bytes, part.charset);
+    let mut removed = Vec::new();
+    if content.html == HtmlMode::Sanitize {
+        match html::sanitize(&source, content.links) {
+            Ok((clean, tally)) => {
+                return Rebuilt {
+                    disarmed: Disarmed {
+                        bytes: clean.into_bytes(),
+                        removed: tally,
+                    },
+                    content_type: Some("text/html; charset=utf-8".into()),
+                    name: part.name.map(str::to_owned),
+                };
+            }
+            Err(why) => removed.push(why),
+        }
+    }
+    let (text, links) = html::to_text(&source, content.links);
+    removed.push("HTML converted to text".into());
+    if links > 0 {
+        removed.push(count(
+            links,
+            "link target written out",
+            "link targets written out",
+        ));
+    }
+    Rebuilt {
+        disarmed: Disarmed {
+            bytes: text.into_bytes(),
+            removed,
+        },
+        content_type: Some("text/plain; charset=utf-8".into()),
+        name: part.name.map(|n| format!("{n}.txt")),
+    }
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
     }
 }
 

@@ -16,7 +16,9 @@ use crate::limits::Budget;
 use crate::lure::{self, LureAction, LureRules, SentLog};
 use crate::mime::{self, Body, Entity, Headline, MimeError};
 use crate::notice;
-use crate::policy::{Direction, DirectionPolicy, MessageAction, PartAction, Policy};
+use crate::policy::{
+    ContentPolicy, Direction, DirectionPolicy, LinkMode, MessageAction, PartAction, Policy,
+};
 use crate::rebuild::{Rebuild, Replacement};
 use crate::report::{MessageInfo, PartReport, Report, Timings, Verdict};
 
@@ -225,11 +227,29 @@ impl Engine {
         report.timings_us.inspect = micros(t);
 
         let t = Instant::now();
+        let content = self.policy.content(envelope.direction);
         let mut replacements: BTreeMap<String, Replacement> = BTreeMap::new();
         for (leaf, part) in leaves.iter().zip(report.parts.iter_mut()) {
-            if part.action == PartAction::Disarm
-                && let Some(r) = disarm_part(leaf, part, dir, &mut budget, reborrow(&mut scanner))
-            {
+            let replacement = match part.action {
+                PartAction::Disarm => disarm_part(
+                    leaf,
+                    part,
+                    dir,
+                    content.links,
+                    &mut budget,
+                    reborrow(&mut scanner),
+                ),
+                PartAction::Keep => rebuild_part(
+                    leaf,
+                    part,
+                    dir,
+                    &content,
+                    &mut budget,
+                    reborrow(&mut scanner),
+                ),
+                _ => None,
+            };
+            if let Some(r) = replacement {
                 replacements.insert(part.path.clone(), r);
             }
         }
@@ -293,6 +313,7 @@ impl Engine {
             .filter_map(|p| match p.action {
                 PartAction::Remove => Some((p, "removed")),
                 PartAction::Disarm => Some((p, "disarmed")),
+                PartAction::Keep if p.disarmed.is_some() => Some((p, "rebuilt")),
                 _ => None,
             })
             .collect();
@@ -300,7 +321,14 @@ impl Engine {
             .iter()
             .take(LISTED)
             .map(|(p, what)| {
-                let mut kinds: Vec<&str> = p.findings.iter().map(|f| f.kind.name()).collect();
+                let mut kinds: Vec<String> = p
+                    .findings
+                    .iter()
+                    .map(|f| f.kind.name().to_owned())
+                    .collect();
+                if kinds.is_empty() {
+                    kinds.push(p.true_type.name());
+                }
                 kinds.sort_unstable();
                 kinds.dedup();
                 format!("{}={what}({})", p.path, kinds.join(","))
@@ -480,25 +508,105 @@ fn disarm_part<'a>(
     e: &Entity,
     part: &mut PartReport,
     dir: &DirectionPolicy,
+    links: LinkMode,
     budget: &'a mut Budget,
     scan: Option<&'a mut (dyn PartScan + 'a)>,
 ) -> Option<Replacement> {
-    let mut fail = |why: String| {
-        part.action = PartAction::Remove;
-        part.disarm_failed = Some(why);
-        None
-    };
     let bytes = decoded(e);
     let rebuilt = match catch_unwind(AssertUnwindSafe(|| {
-        disarm::disarm(bytes, part.true_type, budget)
+        disarm::disarm(bytes, part.true_type, links, budget)
     })) {
         Ok(Ok(d)) => d,
-        Ok(Err(why)) => return fail(why),
-        Err(_) => return fail("parser failure while disarming".into()),
+        Ok(Err(why)) => return fail(part, why),
+        Err(_) => return fail(part, "parser failure while disarming".into()),
     };
     let true_type = identify(&rebuilt.bytes);
     let name = e.filename.as_deref().map(|n| disarm::rename(n, true_type));
     let content_type = disarm::content_type(&e.content_type, true_type);
+    deliver_rebuilt(e, part, rebuilt, name, content_type, dir, budget, scan)
+}
+
+/// Removes a part whose rebuild failed, saying why.
+fn fail(part: &mut PartReport, why: String) -> Option<Replacement> {
+    part.action = PartAction::Remove;
+    part.disarm_failed = Some(why);
+    None
+}
+
+/// Rebuilds a part no finding acted on, when the content policy rebuilds
+/// its kind. A part that cannot be rebuilt is removed: what the policy
+/// rebuilds is never delivered as received.
+fn rebuild_part<'a>(
+    e: &Entity,
+    part: &mut PartReport,
+    dir: &DirectionPolicy,
+    content: &ContentPolicy,
+    budget: &'a mut Budget,
+    scan: Option<&'a mut (dyn PartScan + 'a)>,
+) -> Option<Replacement> {
+    let bytes = decoded(e);
+    let info = disarm::PartInfo {
+        true_type: part.true_type,
+        declared_type: &e.content_type,
+        charset: e
+            .params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("charset"))
+            .map(|(_, v)| v.as_str()),
+        name: e.filename.as_deref(),
+    };
+    let rebuilt = match catch_unwind(AssertUnwindSafe(|| {
+        disarm::rebuild(bytes, &info, content, budget)
+    })) {
+        Ok(None) => return None,
+        Ok(Some(Ok(r))) => r,
+        Ok(Some(Err(why))) => {
+            part.findings.push(Finding {
+                kind: FindingKind::Malformed,
+                location: e
+                    .filename
+                    .clone()
+                    .unwrap_or_else(|| format!("part {}", e.path)),
+                detail: format!("could not be rebuilt: {why}"),
+                rule: None,
+            });
+            return fail(part, why);
+        }
+        Err(_) => return fail(part, "parser failure while rebuilding".into()),
+    };
+    if rebuilt.disarmed.bytes == bytes {
+        return None;
+    }
+    let name = rebuilt.name.or_else(|| e.filename.clone());
+    let content_type = rebuilt
+        .content_type
+        .unwrap_or_else(|| e.content_type.clone());
+    deliver_rebuilt(
+        e,
+        part,
+        rebuilt.disarmed,
+        name,
+        content_type,
+        dir,
+        budget,
+        scan,
+    )
+}
+
+/// Inspects a rebuilt part again and delivers it only when nothing the
+/// policy acts on is left; otherwise the part is removed.
+#[allow(clippy::too_many_arguments)]
+fn deliver_rebuilt<'a>(
+    e: &Entity,
+    part: &mut PartReport,
+    rebuilt: disarm::Disarmed,
+    name: Option<String>,
+    content_type: String,
+    dir: &DirectionPolicy,
+    budget: &'a mut Budget,
+    scan: Option<&'a mut (dyn PartScan + 'a)>,
+) -> Option<Replacement> {
+    let true_type = identify(&rebuilt.bytes);
     let hash = sha256(&rebuilt.bytes);
     let location = name.clone().unwrap_or_else(|| format!("part {}", e.path));
     let mut ins = Inspector::new(budget);
@@ -507,7 +615,10 @@ fn disarm_part<'a>(
         ins.inspect(&rebuilt.bytes, &hash, name.as_deref(), None, &location, 0)
     }));
     if again.is_err() {
-        return fail("parser failure while checking the disarmed part".into());
+        return fail(
+            part,
+            "parser failure while checking the disarmed part".into(),
+        );
     }
     let left: Vec<String> = ins
         .findings
@@ -516,7 +627,10 @@ fn disarm_part<'a>(
         .map(|f| format!("{} ({})", f.kind, f.detail))
         .collect();
     if !left.is_empty() {
-        return fail(format!("still active after disarm: {}", left.join("; ")));
+        return fail(
+            part,
+            format!("still active after disarm: {}", left.join("; ")),
+        );
     }
     let relabel = name.as_deref() != e.filename.as_deref() || content_type != e.content_type;
     part.disarmed = Some(crate::report::DisarmReport {

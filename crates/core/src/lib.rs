@@ -35,9 +35,11 @@ mod ooxml;
 mod package;
 mod pdf;
 mod policy;
+mod raster;
 mod rebuild;
 mod report;
 mod rtf;
+mod svg;
 mod vba;
 mod wrap;
 mod xml;
@@ -53,8 +55,8 @@ pub use lure::{
     SentLog, SymbolHit, normalize_message_id,
 };
 pub use policy::{
-    Direction, DirectionPolicy, MessageAction, NoticeConfig, PartAction, Policy, PolicyError,
-    default_action,
+    ContentPolicy, Direction, DirectionPolicy, HtmlMode, LinkMode, MessageAction, NoticeConfig,
+    PartAction, Policy, PolicyError, Rebuild, default_action,
 };
 pub use report::{DisarmReport, EntryReport, MessageInfo, PartReport, Report, Timings, Verdict};
 pub use wrap::wrap_attachment;

@@ -33,6 +33,9 @@ pub struct Limits {
     /// Largest blob YARA scans, in bytes; a larger one is a
     /// `limit_exceeded` finding, never scanned in part and passed.
     pub yara_max_scan_bytes: usize,
+    /// Most pixels of one image (one frame of an animation) decoded to be
+    /// encoded again; a larger one is removed, never passed through.
+    pub max_image_pixels: u64,
 }
 
 impl Default for Limits {
@@ -49,6 +52,7 @@ impl Default for Limits {
             max_time_ms: 60_000,
             yara_timeout_ms: 10_000,
             yara_max_scan_bytes: 64 << 20,
+            max_image_pixels: 40_000_000,
         }
     }
 }

@@ -434,6 +434,21 @@ fn hex_value(c: u8) -> Option<u8> {
     }
 }
 
+/// Text in its declared charset; without one, UTF-8 when it is valid, else
+/// what Japanese mail most likely is (ISO-2022-JP when it has escapes,
+/// Shift_JIS otherwise).
+pub(crate) fn decode_charset(bytes: &[u8], charset: Option<&str>) -> String {
+    let encoding = charset
+        .and_then(|c| encoding_rs::Encoding::for_label(c.trim().as_bytes()))
+        .or_else(|| match std::str::from_utf8(bytes) {
+            Ok(_) => None,
+            Err(_) if bytes.contains(&0x1B) => Some(encoding_rs::ISO_2022_JP),
+            Err(_) => Some(encoding_rs::SHIFT_JIS),
+        })
+        .unwrap_or(encoding_rs::UTF_8);
+    encoding.decode_without_bom_handling(bytes).0.into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

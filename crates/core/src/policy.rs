@@ -67,6 +67,93 @@ pub struct DirectionPolicy {
     /// (inbound: tag at 4, quarantine at 8; outbound: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lure: Option<LurePolicy>,
+    /// Which kinds of content are rebuilt even when nothing was found in
+    /// them; absent, the direction's built-in choice applies (inbound:
+    /// everything rebuilt; outbound: nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<ContentPolicy>,
+}
+
+/// Rebuild a kind of content every time, or only when a finding asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rebuild {
+    /// Rebuild every part of this kind: what survives is only what mugai
+    /// wrote (content disarm and reconstruction).
+    Always,
+    /// Deliver the part as received unless a finding's action is `disarm`.
+    OnFinding,
+}
+
+/// What becomes of HTML, in a body or attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HtmlMode {
+    /// Rewrite to safe HTML: no script, event handlers, forms, frames,
+    /// objects, meta refresh, remote images or style fetches.
+    Sanitize,
+    /// Convert to plain text; link targets stay visible as text.
+    Text,
+    /// Deliver as received (smuggling is still a finding).
+    Keep,
+}
+
+/// What becomes of links in HTML, text and PDF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkMode {
+    /// Links stay as they are (`javascript:` and `data:` ones are always
+    /// taken out of HTML).
+    Keep,
+    /// Every HTML link shows where it really goes, with a warning when that
+    /// differs from the domain its text shows or is a lookalike.
+    Show,
+    /// Links stop being links: targets are written out defanged
+    /// (`hxxps://example[.]jp/`), in text parts too, and PDF URI actions are
+    /// removed.
+    Defang,
+}
+
+/// Content rebuilt whatever the findings say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContentPolicy {
+    /// PDF: rebuilt from its objects, without active content, older
+    /// revisions or encryption.
+    pub pdf: Rebuild,
+    /// PNG, JPEG, GIF, BMP, TIFF, WebP: decoded and encoded again, without
+    /// metadata or anything appended.
+    pub images: Rebuild,
+    /// SVG: without script, event handlers, foreignObject or external references.
+    pub svg: Rebuild,
+    /// HTML bodies and attachments.
+    pub html: HtmlMode,
+    /// Links in HTML, text parts and PDF.
+    pub links: LinkMode,
+}
+
+impl ContentPolicy {
+    /// Inbound: everything rebuilt, HTML sanitized, link targets shown.
+    pub fn inbound() -> Self {
+        Self {
+            pdf: Rebuild::Always,
+            images: Rebuild::Always,
+            svg: Rebuild::Always,
+            html: HtmlMode::Sanitize,
+            links: LinkMode::Show,
+        }
+    }
+
+    /// Outbound: delivered as written unless a finding asks otherwise.
+    pub fn outbound() -> Self {
+        Self {
+            pdf: Rebuild::OnFinding,
+            images: Rebuild::OnFinding,
+            svg: Rebuild::OnFinding,
+            html: HtmlMode::Keep,
+            links: LinkMode::Keep,
+        }
+    }
 }
 
 fn default_on_limit() -> MessageAction {
@@ -84,6 +171,7 @@ impl Default for DirectionPolicy {
             on_malformed: default_on_malformed(),
             actions: BTreeMap::new(),
             lure: None,
+            content: None,
         }
     }
 }
@@ -116,6 +204,7 @@ pub fn default_action(kind: FindingKind) -> PartAction {
     match kind {
         FindingKind::TypeMismatch | FindingKind::YaraMatch => PartAction::Keep,
         FindingKind::Macro
+        | FindingKind::PdfActiveContent
         | FindingKind::Dde
         | FindingKind::ExternalReference
         | FindingKind::EmbeddedObject => PartAction::Disarm,
@@ -192,6 +281,15 @@ impl Policy {
             (None, Direction::Outbound) => LurePolicy::default(),
         }
     }
+
+    /// What is rebuilt in one direction, built-in choice included.
+    pub fn content(&self, direction: Direction) -> ContentPolicy {
+        match (&self.direction(direction).content, direction) {
+            (Some(c), _) => c.clone(),
+            (None, Direction::Inbound) => ContentPolicy::inbound(),
+            (None, Direction::Outbound) => ContentPolicy::outbound(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -236,5 +334,7 @@ mod tests {
             p.lure(Direction::Inbound),
             Policy::default().lure(Direction::Inbound)
         );
+        assert_eq!(p.content(Direction::Inbound), ContentPolicy::inbound());
+        assert_eq!(p.content(Direction::Outbound), ContentPolicy::outbound());
     }
 }

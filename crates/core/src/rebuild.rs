@@ -219,6 +219,11 @@ impl Rebuild<'_> {
             }
         }
         let h = replace_field(header, "content-type", &ct, self.eol);
+        // A body stays a body: no disposition is added where there was none.
+        let had_disposition = fields(header).any(|f| field_name(f) == "content-disposition");
+        if name.is_none() && !had_disposition {
+            return h;
+        }
         replace_field(&h, "content-disposition", &cd, self.eol)
     }
 

@@ -5,10 +5,10 @@
 //! symbol by symbol with the evidence.
 
 mod auth;
-mod domain;
-mod links;
+pub(crate) mod domain;
+pub(crate) mod links;
 mod rules;
-mod text;
+pub(crate) mod text;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
@@ -277,16 +277,7 @@ pub fn normalize_message_id(id: &str) -> String {
 
 /// A text body in its charset, as UTF-8 (lossy: scoring reads what it can).
 pub(crate) fn decode_text(bytes: &[u8], charset: Option<&str>) -> String {
-    let bytes = &bytes[..bytes.len().min(MAX_TEXT * 4)];
-    let encoding = charset
-        .and_then(|c| encoding_rs::Encoding::for_label(c.trim().as_bytes()))
-        .or_else(|| match std::str::from_utf8(bytes) {
-            Ok(_) => None,
-            Err(_) if bytes.contains(&0x1B) => Some(encoding_rs::ISO_2022_JP),
-            Err(_) => Some(encoding_rs::SHIFT_JIS),
-        })
-        .unwrap_or(encoding_rs::UTF_8);
-    encoding.decode_without_bom_handling(bytes).0.into_owned()
+    crate::mime::decode_charset(&bytes[..bytes.len().min(MAX_TEXT * 4)], charset)
 }
 
 /// A body part, decoded to text.

@@ -25,8 +25,8 @@ fn deliver(raw: &[u8]) -> Vec<u8> {
 fn clean_mail_keeps_its_bytes_below_our_headers() {
     let raw = b"From: a@example.jp\r\nTo: b@example.jp\r\nSubject: hi\r\nMIME-Version: 1.0\r\n\
 Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nhello\r\n\
---b1\r\nContent-Type: application/pdf; name=\"a.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n\
-JVBERi0xLjQKJSVFT0YK\r\n--b1--\r\n";
+--b1\r\nContent-Type: text/csv; name=\"a.csv\"\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+5bm0LOS7tuaVsAoyMDI2LDMK\r\n--b1--\r\n";
     let out = deliver(raw);
     let text = String::from_utf8(out).unwrap();
     let (ours, rest) = text.split_at(text.find("From:").unwrap());

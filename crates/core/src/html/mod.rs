@@ -1,7 +1,26 @@
-//! HTML attachments: smuggling, where script assembles a file in the browser
-//! and hands it to the user as a download.
+//! HTML: smuggling (script that assembles a file in the browser and hands
+//! it to the user as a download) is a finding; bodies and attachments are
+//! rewritten to safe HTML or converted to text, and links say where they go.
+
+mod css;
+mod links;
+mod sanitize;
+mod text;
+
+pub(crate) use css::clean as clean_css;
+pub(crate) use links::{defang_text, is_data_image};
+pub(crate) use sanitize::sanitize;
+pub(crate) use text::to_text;
 
 use crate::finding::{Finding, FindingKind};
+
+/// A boxed end-tag handler; closures do not coerce to lol_html's alias by
+/// themselves.
+fn end_handler(
+    f: impl FnOnce(&mut lol_html::html_content::EndTag<'_>) -> lol_html::HandlerResult + 'static,
+) -> lol_html::EndTagHandler<'static> {
+    Box::new(f)
+}
 use crate::identify::find_ci;
 
 /// Only the head of a huge page is searched; smuggling pages are small.

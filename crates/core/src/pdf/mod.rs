@@ -1,5 +1,8 @@
 //! PDF: active content found by a tokenizer that skips strings and comments
-//! (so a link to `wiki/JavaScript` is not a finding) and looks inside object streams.
+//! (so a link to `wiki/JavaScript` is not a finding) and looks inside object
+//! streams; rebuilt without it by `rebuild`.
+
+mod rebuild;
 
 use std::io::Read;
 
@@ -24,20 +27,17 @@ const ACTIVE: &[(&str, &str)] = &[
     ("GoToE", "embedded go-to action"),
 ];
 
-/// Findings from the names in a PDF, its object streams included.
+pub(crate) use rebuild::rebuild;
+
+/// Findings from the names in a PDF, its object streams included. An
+/// encrypted PDF that opens without a password is judged by its decrypted
+/// objects; one that needs a password is an `encrypted_document`.
 pub(crate) fn inspect(bytes: &[u8], location: &str, budget: &mut Budget, out: &mut Vec<Finding>) {
-    let mut seen: Vec<&str> = Vec::new();
-    let mut encrypted = false;
-    scan(bytes, budget, 0, &mut |name| {
-        if name == b"Encrypt" {
-            encrypted = true;
-        }
-        if let Some((_, what)) = ACTIVE.iter().find(|(n, _)| n.as_bytes() == name)
-            && !seen.contains(what)
-        {
-            seen.push(what);
-        }
-    });
+    let (seen, encrypted) = active_names(bytes, budget);
+    let (seen, encrypted) = match encrypted.then(|| decrypted(bytes, budget)) {
+        Some(Ok(plain)) => active_names(&plain, budget),
+        Some(Err(_)) | None => (seen, encrypted),
+    };
     if !seen.is_empty() {
         out.push(Finding {
             kind: FindingKind::PdfActiveContent,
@@ -50,10 +50,38 @@ pub(crate) fn inspect(bytes: &[u8], location: &str, budget: &mut Budget, out: &m
         out.push(Finding {
             kind: FindingKind::EncryptedDocument,
             location: location.to_owned(),
-            detail: "encrypted PDF: strings and streams cannot be inspected".into(),
+            detail: "encrypted PDF that needs a password: strings and streams cannot be inspected"
+                .into(),
             rule: None,
         });
     }
+}
+
+/// The active content named in a PDF, and whether it is encrypted.
+fn active_names(bytes: &[u8], budget: &mut Budget) -> (Vec<&'static str>, bool) {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut encrypted = false;
+    scan(bytes, budget, 0, &mut |name| {
+        if name == b"Encrypt" {
+            encrypted = true;
+        }
+        if let Some((_, what)) = ACTIVE.iter().find(|(n, _)| n.as_bytes() == name)
+            && !seen.contains(what)
+        {
+            seen.push(what);
+        }
+    });
+    (seen, encrypted)
+}
+
+/// An encrypted PDF written out decrypted, when no password is needed.
+fn decrypted(bytes: &[u8], budget: &mut Budget) -> Result<Vec<u8>, String> {
+    let mut doc = rebuild::load(bytes, budget)?;
+    doc.trailer.remove(b"Encrypt");
+    doc.encryption_state = None;
+    let mut out = Vec::with_capacity(bytes.len());
+    doc.save_to(&mut out).map_err(|e| e.to_string())?;
+    Ok(out)
 }
 
 /// Calls `on_name` with every name token (after `#xx` unescaping). Streams are

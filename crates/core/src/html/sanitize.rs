@@ -1,0 +1,362 @@
+//! HTML rewritten to what a mail client can show without running or
+//! fetching anything: an allow-list of link schemes, no script, handlers,
+//! forms, frames, objects, refresh, remote images or style fetches, and links
+//! that say where they go.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use lol_html::html_content::{ContentType, Element, EndTag};
+use lol_html::{RewriteStrSettings, doc_comments, element, rewrite_str, text};
+
+use super::css;
+use super::{end_handler, links};
+use crate::disarm::Tally;
+use crate::policy::LinkMode;
+
+/// Elements dropped with everything inside them. `svg`, `math` and
+/// `noscript` go too: their content is parsed differently by different
+/// clients, which is where sanitizer bypasses live.
+const DROPPED: &str = "script, noscript, template, iframe, frame, frameset, object, embed, applet, \
+     svg, math, portal, base, link, meta, input, button, select, textarea, audio, video, source, \
+     track, canvas, xmp, noembed, noframes, plaintext";
+
+/// Attributes that hold a URL the client would fetch or open.
+const URL_ATTRIBUTES: &[&str] = &[
+    "src",
+    "srcset",
+    "background",
+    "poster",
+    "lowsrc",
+    "dynsrc",
+    "longdesc",
+    "action",
+    "formaction",
+    "data",
+    "codebase",
+    "cite",
+    "ping",
+    "manifest",
+    "xlink:href",
+    "imagesrcset",
+];
+
+#[derive(Default)]
+struct State {
+    tally: Tally,
+    /// Text of the links being read, innermost last.
+    anchors: Vec<String>,
+}
+
+/// Rewrites `html` (already decoded to UTF-8) to safe HTML. Fails when the
+/// markup is ambiguous to a streaming parser; the caller then falls back to
+/// text.
+pub(crate) fn sanitize(html: &str, mode: LinkMode) -> Result<(String, Vec<String>), String> {
+    let state = Rc::new(RefCell::new(State::default()));
+    let out = {
+        let dropped = state.clone();
+        let attrs = state.clone();
+        let anchors = state.clone();
+        let anchor_text = state.clone();
+        let styles = state.clone();
+        let comments = state.clone();
+        let mut style_buf = String::new();
+        rewrite_str(
+            html,
+            RewriteStrSettings::new()
+                .append_element_content_handler(element!(DROPPED, move |el| {
+                    dropped.borrow_mut().tally.add(dropped_what(&el.tag_name()));
+                    el.remove();
+                    Ok(())
+                }))
+                .append_element_content_handler(element!("form", |el| {
+                    el.remove_and_keep_content();
+                    Ok(())
+                }))
+                .append_element_content_handler(element!("*", move |el| {
+                    clean_attributes(el, &mut attrs.borrow_mut().tally);
+                    Ok(())
+                }))
+                .append_element_content_handler(element!("a, area", move |el| {
+                    link(el, mode, &anchors);
+                    Ok(())
+                }))
+                .append_element_content_handler(text!("a", move |t| {
+                    if let Some(buf) = anchor_text.borrow_mut().anchors.last_mut() {
+                        buf.push_str(t.as_str());
+                    }
+                    Ok(())
+                }))
+                .append_element_content_handler(text!("style", move |t| {
+                    style_buf.push_str(t.as_str());
+                    if t.last_in_text_node() {
+                        let (clean, blocked) = css::clean(&style_buf);
+                        if blocked > 0 {
+                            styles
+                                .borrow_mut()
+                                .tally
+                                .add_n("remote style reference", blocked);
+                        }
+                        // Raw text: inserted as is, and `css::clean` leaves no `<`.
+                        t.replace(&clean, ContentType::Html);
+                        style_buf.clear();
+                    } else {
+                        t.remove();
+                    }
+                    Ok(())
+                }))
+                .append_document_content_handler(doc_comments!(move |c| {
+                    // Conditional comments hold markup for some clients.
+                    if c.text().to_ascii_lowercase().contains("[if") {
+                        comments.borrow_mut().tally.add("conditional comment");
+                    }
+                    c.remove();
+                    Ok(())
+                }))
+                .with_strict(true),
+        )
+        .map_err(|e| format!("HTML mugai cannot rewrite safely: {e}"))?
+    };
+    let state = Rc::try_unwrap(state)
+        .map_err(|_| "the HTML rewriter kept its state".to_owned())?
+        .into_inner();
+    Ok((out, state.tally.lines()))
+}
+
+fn dropped_what(tag: &str) -> &'static str {
+    match tag {
+        "script" | "noscript" | "template" => "script",
+        "iframe" | "frame" | "frameset" | "portal" => "frame",
+        "object" | "embed" | "applet" => "embedded object",
+        "base" | "link" => "remote reference",
+        "meta" => "meta element (refresh, charset)",
+        "input" | "button" | "select" | "textarea" => "form field",
+        "audio" | "video" | "source" | "track" => "media",
+        _ => "active element",
+    }
+}
+
+fn clean_attributes(el: &mut Element, tally: &mut Tally) {
+    let tag = el.tag_name();
+    let names: Vec<(String, String)> = el
+        .attributes()
+        .iter()
+        .map(|a| (a.name(), a.value()))
+        .collect();
+    for (name, value) in names {
+        if name.starts_with("on") {
+            el.remove_attribute(&name);
+            tally.add("event handler");
+        } else if name == "srcdoc" || name == "formaction" || name == "action" {
+            el.remove_attribute(&name);
+            tally.add("form or frame target");
+        } else if name == "style" {
+            let (clean, blocked) = css::clean(&crate::lure::text::decode_entities(&value));
+            if blocked > 0 {
+                tally.add_n("remote style reference", blocked);
+                // Quotes cannot survive: the value is written back quoted.
+                let _ = el.set_attribute("style", &clean.replace('"', "'"));
+            }
+        } else if URL_ATTRIBUTES.contains(&name.as_str()) {
+            let url = links::normalize_url(&value);
+            let keep = (tag == "img" && name == "src")
+                && (url.to_ascii_lowercase().starts_with("cid:") || links::is_data_image(&url));
+            if !keep {
+                el.remove_attribute(&name);
+                tally.add(if links::is_remote(&url) && tag == "img" {
+                    "remote image"
+                } else {
+                    "remote reference"
+                });
+            }
+        }
+    }
+}
+
+/// `<a href>`: scripts and data go; what is left shows its target per
+/// `mode`, inside the link so that a second pass sees it and adds nothing.
+fn link(el: &mut Element, mode: LinkMode, state: &Rc<RefCell<State>>) {
+    let Some(raw) = el.get_attribute("href") else {
+        return;
+    };
+    let href = links::normalize_url(&raw);
+    if !links::is_safe_link(&href) {
+        el.remove_attribute("href");
+        state.borrow_mut().tally.add("script or data link");
+        return;
+    }
+    let web = href.to_ascii_lowercase().starts_with("http");
+    if mode == LinkMode::Keep || !web {
+        return;
+    }
+    if mode == LinkMode::Defang {
+        el.remove_attribute("href");
+        state.borrow_mut().tally.add("link made plain text");
+    }
+    // The text is known only at the end tag; an `a` never closed shows nothing.
+    state.borrow_mut().anchors.push(String::new());
+    let at_end = state.clone();
+    let registered = el.on_end_tag(end_handler(move |end: &mut EndTag| {
+        let state = at_end;
+        let shown = state.borrow_mut().anchors.pop().unwrap_or_default();
+        let shown = crate::lure::text::decode_entities(&shown);
+        if let Some(m) = marker(&href, shown.trim(), mode) {
+            end.before(&m, ContentType::Html);
+            if m.contains('⚠') {
+                state.borrow_mut().tally.add("deceptive link marked");
+            }
+        }
+        Ok(())
+    }));
+    if registered.is_err() {
+        state.borrow_mut().anchors.pop();
+    }
+}
+
+/// What follows a link: its defanged target, or its real host when the text
+/// does not show it, with a warning when it deceives.
+fn marker(href: &str, shown: &str, mode: LinkMode) -> Option<String> {
+    let target = match mode {
+        LinkMode::Defang => links::defang(href),
+        _ => links::host(href)?,
+    };
+    // Ours from an earlier pass, or the sender's own: either way the
+    // reader already sees the real target.
+    if let Some(last) = shown.strip_suffix(']').and_then(|s| s.rsplit_once('['))
+        && last.1.contains(&target)
+    {
+        return None;
+    }
+    let warning = links::warning(href, shown);
+    if mode != LinkMode::Defang && warning.is_none() && links::shows_its_host(href, shown) {
+        return None;
+    }
+    let target = escape(&target);
+    Some(match warning {
+        Some(why) => {
+            format!(" <strong>[⚠ 表示と異なるリンク先 / link goes to {target} ({why})]</strong>")
+        }
+        None => format!(" <small>[{target}]</small>"),
+    })
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clean(html: &str) -> (String, Vec<String>) {
+        sanitize(html, LinkMode::Show).unwrap()
+    }
+
+    #[test]
+    fn active_content_goes_text_stays() {
+        let (out, removed) = clean(
+            "<html><head><meta http-equiv=refresh content='0;url=https://evil.example/'>\
+             <base href='https://evil.example/'><link rel=stylesheet href='https://t.example/a.css'></head>\
+             <body onload='x()'><script>alert(1)</script><p onclick=\"y()\">請求書をご確認ください</p>\
+             <iframe src='https://evil.example/'></iframe><form action='https://evil.example/p'>\
+             <input name=pw type=password><button>送信</button>ログイン</form>\
+             <object data='x.swf'></object><svg><script>z()</script></svg><!--[if mso]><v:x/><![endif]--></body></html>",
+        );
+        for gone in [
+            "script",
+            "onload",
+            "onclick",
+            "iframe",
+            "form",
+            "input",
+            "button",
+            "object",
+            "svg",
+            "meta",
+            "base",
+            "<link",
+            "evil.example",
+            "[if",
+        ] {
+            assert!(!out.contains(gone), "{gone} left in {out}");
+        }
+        assert!(out.contains("請求書をご確認ください") && out.contains("ログイン"));
+        assert!(
+            removed.iter().any(|r| r.starts_with("script")),
+            "{removed:?}"
+        );
+        assert!(
+            removed.iter().any(|r| r.starts_with("event handler ×2")),
+            "{removed:?}"
+        );
+    }
+
+    #[test]
+    fn remote_images_and_styles_are_blocked_embedded_ones_kept() {
+        let (out, removed) = clean(
+            "<img src='https://t.example/open.gif' alt=x><img src='cid:logo@x'>\
+             <img src='data:image/png;base64,iVBOR'><img src='data:image/svg+xml,<svg/>'>\
+             <div style=\"background:url('https://t.example/b.png');color:red\">a</div>\
+             <style>@import url(https://t.example/x.css); p{background:url(http://t.example/c)} td{fill:url(#g)}</style>",
+        );
+        assert!(!out.contains("t.example"), "{out}");
+        assert!(out.contains("cid:logo@x") && out.contains("data:image/png;base64,iVBOR"));
+        assert!(!out.contains("svg+xml"));
+        assert!(
+            out.contains("color:red") && out.contains("url(#g)"),
+            "{out}"
+        );
+        assert!(removed.contains(&"remote image".to_owned()), "{removed:?}");
+    }
+
+    #[test]
+    fn links_show_where_they_go() {
+        let (out, removed) = clean(
+            "<a href='https://evil.example/login'>https://www.city.example.lg.jp/</a>\
+             <a href='https://click.news.example.jp/r?u=1'>詳しくはこちら</a>\
+             <a href='https://www.example.jp/'>www.example.jp</a>\
+             <a href='jav&#x61;script:alert(1)'>click</a><a href='data:text/html,x'>d</a>",
+        );
+        assert!(
+            out.contains("⚠") && out.contains("link goes to evil.example"),
+            "{out}"
+        );
+        assert!(out.contains("[click.news.example.jp]"), "{out}");
+        assert!(!out.contains("[www.example.jp]"), "{out}");
+        assert!(
+            !out.contains("javascript") && !out.contains("data:text"),
+            "{out}"
+        );
+        assert!(
+            removed.contains(&"script or data link ×2".to_owned()),
+            "{removed:?}"
+        );
+        assert!(
+            removed.contains(&"deceptive link marked".to_owned()),
+            "{removed:?}"
+        );
+    }
+
+    #[test]
+    fn defanged_links_are_text() {
+        let (out, _) = sanitize(
+            "<a href='https://evil.example/x'>here</a>",
+            LinkMode::Defang,
+        )
+        .unwrap();
+        assert!(!out.contains("href"), "{out}");
+        assert!(out.contains("hxxps://evil[.]example/x"), "{out}");
+    }
+
+    #[test]
+    fn sanitizing_twice_changes_nothing_more() {
+        let html = "<p>a <a href='https://x.example/'>b</a><img src='https://t.example/p'></p>";
+        let (once, _) = clean(html);
+        let (twice, removed) = clean(&once);
+        assert_eq!(once, twice);
+        assert!(removed.is_empty(), "{removed:?}");
+    }
+}
