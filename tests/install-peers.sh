@@ -2,11 +2,13 @@
 # Installs the real peers the end-to-end tests talk to: Postfix (told not to
 # configure itself, so nothing starts on port 25; the tests run their own
 # instances on 127.0.0.1), swaks with the Perl TLS modules for STARTTLS, and
-# LibreOffice without a GUI, which must open every disarmed document.
+# LibreOffice without a GUI, which must open every disarmed document, and
+# poppler-utils, which must open, render and read every rebuilt PDF.
 # Debian/Ubuntu, as root (or through sudo). Does nothing when all are there.
 set -euo pipefail
 if command -v postfix >/dev/null && command -v swaks >/dev/null \
-   && perl -MIO::Socket::SSL -e 1 2>/dev/null && command -v soffice >/dev/null; then
+   && perl -MIO::Socket::SSL -e 1 2>/dev/null && command -v soffice >/dev/null \
+   && command -v pdftoppm >/dev/null; then
   exit 0
 fi
 sudo=""
@@ -16,4 +18,4 @@ $sudo apt-get update -qq
 echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
 $sudo apt-get install -y -qq --no-install-recommends \
   postfix swaks libnet-ssleay-perl libio-socket-ssl-perl \
-  libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui >/dev/null
+  libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui poppler-utils >/dev/null

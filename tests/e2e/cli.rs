@@ -68,7 +68,7 @@ fn exe_in_zip_in_zip_is_removed_with_a_notice_and_a_report() {
 }
 
 #[test]
-fn clean_iso2022jp_mail_with_pdf_is_unchanged_below_our_headers() {
+fn clean_iso2022jp_mail_keeps_its_text_and_gets_its_pdf_rebuilt() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.eml");
     let input = sample("mail/ja_iso2022jp_clean_pdf.eml");
@@ -79,18 +79,24 @@ fn clean_iso2022jp_mail_with_pdf_is_unchanged_below_our_headers() {
         .arg(&out)
         .status()
         .unwrap();
-    assert_eq!(status.code(), Some(0), "clean: exit 0");
-    let original = std::fs::read(&input).unwrap();
+    assert_eq!(status.code(), Some(0), "nothing found: exit 0");
     let output = std::fs::read(&out).unwrap();
     let start = output.windows(5).position(|w| w == b"From:").unwrap();
-    assert!(output[..start].starts_with(b"X-Mugai-Verdict: clean;"));
-    assert_eq!(&output[start..], &original[..]);
+    let ours = String::from_utf8_lossy(&output[..start]);
+    assert!(ours.starts_with("X-Mugai-Verdict: rebuilt;"), "{ours}");
+    assert!(ours.contains("X-Mugai-Actions: 2=rebuilt(pdf)"), "{ours}");
+    let original = MessageParser::default()
+        .parse(&std::fs::read(&input).unwrap())
+        .unwrap()
+        .body_text(0)
+        .unwrap()
+        .into_owned();
     let msg = MessageParser::default().parse(&output).unwrap();
     assert_eq!(msg.subject(), Some("先日の会議の資料です"));
-    assert_eq!(
-        msg.attachment(0).and_then(|a| a.attachment_name()),
-        Some("会議資料.pdf")
-    );
+    assert_eq!(msg.body_text(0).unwrap(), original);
+    let pdf = msg.attachment(0).unwrap();
+    assert_eq!(pdf.attachment_name(), Some("会議資料.pdf"));
+    assert!(pdf.contents().starts_with(b"%PDF-"));
 }
 
 #[test]

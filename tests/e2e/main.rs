@@ -2,4 +2,5 @@
 
 mod cli;
 mod office;
+mod pdf;
 mod relay;

@@ -350,10 +350,13 @@ impl Engine {
                 "X-Mugai-Verdict",
                 format!(
                     "{}; version={}",
-                    if changed.is_empty() {
+                    // Rebuilt: nothing was found, the content was rebuilt anyway.
+                    if changed.iter().any(|(_, what)| *what != "rebuilt") {
+                        "disarmed"
+                    } else if changed.is_empty() {
                         "clean"
                     } else {
-                        "disarmed"
+                        "rebuilt"
                     },
                     env!("CARGO_PKG_VERSION")
                 ),

@@ -402,9 +402,6 @@ fn sniff_text(b: &[u8]) -> FileType {
     if lead.len() >= 9 && lead[..9].eq_ignore_ascii_case(b"@echo off") {
         return FileType::Script;
     }
-    if find_ci(lead, b"<svg").is_some() {
-        return FileType::Svg;
-    }
     const HTML_MARKERS: [&[u8]; 7] = [
         b"<!doctype html",
         b"<html",
@@ -414,8 +411,12 @@ fn sniff_text(b: &[u8]) -> FileType {
         b"<iframe",
         b"<meta",
     ];
-    if HTML_MARKERS.iter().any(|m| find_ci(lead, m).is_some()) {
-        return FileType::Html;
+    let html_at = HTML_MARKERS.iter().filter_map(|m| find_ci(lead, m)).min();
+    // An SVG drawing inside a page is still the page.
+    match (find_ci(lead, b"<svg"), html_at) {
+        (Some(svg), html) if html.is_none_or(|h| svg < h) => return FileType::Svg,
+        (_, Some(_)) => return FileType::Html,
+        _ => {}
     }
     if start.starts_with(b"<?xml") {
         return FileType::Xml;
@@ -465,6 +466,10 @@ mod tests {
         assert_eq!(identify(b"\x1B$B2q5D\x1B(B\r\n"), FileType::Text); // ISO-2022-JP
         assert_eq!(identify(b"  <!DOCTYPE html><html></html>"), FileType::Html);
         assert_eq!(identify(b"<svg xmlns='x'/>"), FileType::Svg);
+        assert_eq!(
+            identify(b"<html><body><svg></svg></body></html>"),
+            FileType::Html
+        );
         assert_eq!(identify(b"@ECHO OFF\r\ndel x"), FileType::Script);
         assert_eq!(identify(b"#!/bin/sh\nrm -rf /"), FileType::Script);
         assert_eq!(

@@ -164,7 +164,7 @@ pub fn check_disarm(bytes: &[u8]) -> Result<bool, String> {
 /// What every outcome must satisfy, whatever the input: the engine never
 /// gives up (a caught panic shows as `Tempfail`), a message comes out exactly
 /// when the verdict is `Deliver`, and what is delivered needs no further
-/// action when sanitized again.
+/// action when sanitized again, nor changes when rebuilt again.
 pub fn check_outcome(engine: &Engine, outcome: &Outcome) -> Result<(), String> {
     match (outcome.verdict, &outcome.message) {
         (Verdict::Tempfail, _) => Err(format!("engine gave up: {:?}", outcome.report.reason)),
@@ -177,15 +177,23 @@ pub fn check_outcome(engine: &Engine, outcome: &Outcome) -> Result<(), String> {
                     again.report.reason
                 ));
             }
-            match again
+            if let Some(p) = again
                 .report
                 .parts
                 .iter()
                 .find(|p| p.action != PartAction::Keep)
             {
-                Some(p) => Err(format!(
+                return Err(format!(
                     "sanitized output still needs action on part {}: {:?}",
                     p.path, p.findings
+                ));
+            }
+            // Rebuilding what was rebuilt gives the same bytes.
+            match again.report.parts.iter().find(|p| p.disarmed.is_some()) {
+                Some(p) => Err(format!(
+                    "sanitized output changed again when rebuilt: part {} ({})",
+                    p.path,
+                    p.true_type.name()
                 )),
                 None => Ok(()),
             }

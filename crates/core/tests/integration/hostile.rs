@@ -33,7 +33,7 @@ use mugai_core::{Engine, Envelope, Policy, input, internal, wrap_attachment};
 fn truncated_files_of_every_type_get_a_verdict() {
     let engine = Engine::new(Policy::default());
     let mut checked = 0;
-    for (name, data) in sample_files(&["files"]) {
+    for (name, data) in sample_files(&["files", "content"]) {
         for cut in [
             data.len() / 4,
             data.len() / 2,
@@ -57,7 +57,7 @@ fn truncated_files_of_every_type_get_a_verdict() {
 fn disarm_is_clean_and_idempotent_on_every_sample() {
     let mut disarmed = Vec::new();
     // hostile/ holds what the disarm fuzzer found (fuzz_disarm_*).
-    for (name, data) in sample_files(&["files", "office", "hostile"]) {
+    for (name, data) in sample_files(&["files", "office", "hostile", "content"]) {
         match internal::check_disarm(&data) {
             Ok(true) => disarmed.push(name),
             Ok(false) => {}
