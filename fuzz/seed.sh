@@ -31,6 +31,14 @@ seed ole "$D"/*.doc "$D"/*.xls "$D"/*.ppt "$D"/*.msi
 seed pdf "$D"/*.pdf
 seed disarm "$D"/*.docx "$D"/*.docm "$D"/*.dotm "$D"/*.xlsx "$D"/*.xlsm "$D"/*.xlsb "$D"/*.pptx "$D"/*.pptm "$D"/*.rtf "$D"/*.doc "$D"/*.xls "$D"/*.ppt "$D"/*.odt
 seed html "$D"/*.html "$D"/*.hta
+seed svg "$D"/*.svg
+mkdir -p corpus/image
+# The target's first byte picks the format: 0 png, 1 jpeg, 2 gif, 3 bmp, 4 tiff, 5 webp.
+i=0
+for ext in png jpg gif bmp tiff webp; do
+  for f in "$D"/*."$ext"; do { printf "\\x0$i"; cat "$f"; } > "corpus/image/$(basename "$f")"; done
+  i=$((i + 1))
+done
 seed policy ../rules/policy.toml
 mkdir -p corpus/names
 printf 'invoice.pdf.exe' > corpus/names/double

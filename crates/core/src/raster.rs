@@ -97,10 +97,14 @@ fn reader<'a>(
     limits: &Limits,
 ) -> ImageReader<Cursor<&'a [u8]>> {
     let mut r = ImageReader::with_format(Cursor::new(bytes), format);
+    r.limits(decoder_limits(limits));
+    r
+}
+
+fn decoder_limits(limits: &Limits) -> image::Limits {
     let mut l = image::Limits::default();
     l.max_alloc = Some(limits.max_image_pixels.saturating_mul(8));
-    r.limits(l);
-    r
+    l
 }
 
 /// Frames are decoded and written one at a time, so an animation costs the
@@ -111,8 +115,12 @@ fn reencode_gif(
     limits: &Limits,
     out: &mut Cursor<Vec<u8>>,
 ) -> Result<(), String> {
-    let decoder =
+    let mut decoder =
         GifDecoder::new(Cursor::new(bytes)).map_err(|e| format!("unreadable gif: {e}"))?;
+    // A frame may claim more pixels than the screen it is drawn on.
+    decoder
+        .set_limits(decoder_limits(limits))
+        .map_err(|e| format!("gif beyond the limits: {e}"))?;
     let budget = limits.max_image_pixels.saturating_mul(MAX_FRAMES.min(10));
     let mut spent = 0u64;
     let mut count = 0u64;

@@ -36,6 +36,7 @@ pub(crate) fn rebuild(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), String> {
     let mut skipping = 0usize;
     let mut depth = 0usize;
     let mut style_depth: Option<usize> = None;
+    let mut drawn = false;
     loop {
         let event = reader
             .read_event()
@@ -55,8 +56,10 @@ pub(crate) fn rebuild(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), String> {
                     skipping = 1;
                     None
                 } else {
-                    if local_lower(&e) == "style" {
-                        style_depth = Some(depth);
+                    match local_lower(&e).as_str() {
+                        "style" => style_depth = Some(depth),
+                        "svg" => drawn = true,
+                        _ => {}
                     }
                     Some(Event::Start(clean_element(&e, &mut tally)?))
                 }
@@ -68,10 +71,14 @@ pub(crate) fn rebuild(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), String> {
                     tally.add(what);
                     None
                 } else {
+                    drawn |= local_lower(&e) == "svg";
                     Some(Event::Empty(clean_element(&e, &mut tally)?))
                 }
             }
             Event::End(e) => {
+                if e.name().as_ref().is_empty() {
+                    return Err("an end tag without a name".into());
+                }
                 depth = depth.saturating_sub(1);
                 if style_depth.is_some_and(|d| d > depth) {
                     style_depth = None;
@@ -110,6 +117,9 @@ pub(crate) fn rebuild(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), String> {
                 None
             }
             Event::Comment(_) => None,
+            // Outside the root only whitespace is XML; `#!` there would
+            // make the file a script to anything that sniffs it.
+            Event::Text(_) | Event::CData(_) if depth == 0 => None,
             other if skipping == 0 => Some(other),
             _ => None,
         };
@@ -121,6 +131,9 @@ pub(crate) fn rebuild(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), String> {
     }
     if depth != 0 {
         return Err("SVG ends inside an element".into());
+    }
+    if !drawn {
+        return Err("no svg element".into());
     }
     Ok((writer.into_inner(), tally.lines()))
 }
@@ -162,6 +175,9 @@ fn dropped(e: &BytesStart) -> Option<&'static str> {
 
 /// The element with only the attributes that neither run nor fetch.
 fn clean_element(e: &BytesStart, tally: &mut Tally) -> Result<BytesStart<'static>, String> {
+    if e.name().as_ref().is_empty() {
+        return Err("an element without a name".into());
+    }
     let mut out = BytesStart::new(e.name().as_ref().to_owned());
     for attr in e.attributes() {
         let attr = attr.map_err(|e| format!("unreadable SVG attribute: {e}"))?;
@@ -259,5 +275,22 @@ mod tests {
     fn broken_xml_is_refused() {
         assert!(rebuild(b"<svg><g></svg>").is_err());
         assert!(rebuild(b"<svg><g>").is_err());
+    }
+
+    #[test]
+    fn fuzz_svg_da39a3ee_empty_input_is_refused() {
+        assert!(rebuild(b"").is_err());
+        assert!(rebuild(b"<?xml version='1.0'?><!-- no drawing -->").is_err());
+        assert!(rebuild(b"<svg xmlns='http://www.w3.org/2000/svg'/>").is_ok());
+    }
+
+    #[test]
+    fn fuzz_svg_9dc7b770_nameless_elements_are_refused() {
+        assert!(rebuild(b"<svg/>< />").is_err());
+    }
+
+    #[test]
+    fn fuzz_svg_1ed3e102_text_outside_the_root_goes() {
+        assert_eq!(rebuild(b"#!<svg/>").unwrap().0, b"<svg/>");
     }
 }

@@ -9,7 +9,7 @@ mod text;
 
 pub(crate) use css::clean as clean_css;
 pub(crate) use links::{defang_text, is_data_image};
-pub(crate) use sanitize::sanitize;
+pub(crate) use sanitize::{active_left, sanitize};
 pub(crate) use text::to_text;
 
 use crate::finding::{Finding, FindingKind};

@@ -19,7 +19,7 @@ use crate::policy::LinkMode;
 /// clients, which is where sanitizer bypasses live.
 const DROPPED: &str = "script, noscript, template, iframe, frame, frameset, object, embed, applet, \
      svg, math, portal, base, link, meta, input, button, select, textarea, audio, video, source, \
-     track, canvas, xmp, noembed, noframes, plaintext";
+     track, canvas, xmp, noembed, noframes, plaintext, title";
 
 /// Attributes that hold a URL the client would fetch or open.
 const URL_ATTRIBUTES: &[&str] = &[
@@ -117,10 +117,67 @@ pub(crate) fn sanitize(html: &str, mode: LinkMode) -> Result<(String, Vec<String
         )
         .map_err(|e| format!("HTML mugai cannot rewrite safely: {e}"))?
     };
+    let out = without_unfinished_tag(out);
+    if let Some(what) = active_left(&out) {
+        return Err(format!("active content survived the rewrite: {what}"));
+    }
     let state = Rc::try_unwrap(state)
         .map_err(|_| "the HTML rewriter kept its state".to_owned())?
         .into_inner();
     Ok((out, state.tally.lines()))
+}
+
+/// What a second reading of rewritten HTML still finds active: a script,
+/// frame or object element, an event handler, or a link to script.
+pub(crate) fn active_left(html: &str) -> Option<String> {
+    let found: RefCell<Option<String>> = RefCell::new(None);
+    let settings = RewriteStrSettings::new()
+        .append_element_content_handler(element!(
+            "script, iframe, frame, object, embed, applet, base, link, form, input, meta",
+            |el| {
+                found
+                    .borrow_mut()
+                    .get_or_insert(format!("<{}>", el.tag_name()));
+                Ok(())
+            }
+        ))
+        .append_element_content_handler(element!("*", |el| {
+            for a in el.attributes() {
+                let name = a.name();
+                let url = links::normalize_url(&a.value());
+                let scripted = (name == "href" && !links::is_safe_link(&url))
+                    || (name == "src"
+                        && !(url.to_ascii_lowercase().starts_with("cid:")
+                            || links::is_data_image(&url)));
+                if name.starts_with("on") || scripted {
+                    found
+                        .borrow_mut()
+                        .get_or_insert(format!("{name}= on <{}>", el.tag_name()));
+                }
+            }
+            Ok(())
+        }))
+        .with_strict(false);
+    // Markup the tokenizer cannot follow is itself a reason to refuse.
+    if let Err(e) = rewrite_str(html, settings) {
+        return Some(e.to_string());
+    }
+    found.into_inner()
+}
+
+/// A tag cut off by the end of the input is passed through as text by the
+/// rewriter; browsers drop it, and so do we (so no `<script` is left).
+fn without_unfinished_tag(mut html: String) -> String {
+    if let Some(lt) = html.rfind('<')
+        && !html[lt..].contains('>')
+        && html[lt + 1..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '/' | '!' | '?'))
+    {
+        html.truncate(lt);
+    }
+    html
 }
 
 fn dropped_what(tag: &str) -> &'static str {
@@ -130,6 +187,7 @@ fn dropped_what(tag: &str) -> &'static str {
         "object" | "embed" | "applet" => "embedded object",
         "base" | "link" => "remote reference",
         "meta" => "meta element (refresh, charset)",
+        "title" => "title",
         "input" | "button" | "select" | "textarea" => "form field",
         "audio" | "video" | "source" | "track" => "media",
         _ => "active element",
@@ -138,6 +196,15 @@ fn dropped_what(tag: &str) -> &'static str {
 
 fn clean_attributes(el: &mut Element, tally: &mut Tally) {
     let tag = el.tag_name();
+    // `<d<script>` is one element to the tokenizer; no client needs it.
+    if !tag
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | ':' | '_' | '.'))
+    {
+        el.remove_and_keep_content();
+        tally.add("malformed tag");
+        return;
+    }
     let names: Vec<(String, String)> = el
         .attributes()
         .iter()
@@ -147,6 +214,16 @@ fn clean_attributes(el: &mut Element, tally: &mut Tally) {
         if name.starts_with("on") {
             el.remove_attribute(&name);
             tally.add("event handler");
+        } else if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | ':' | '_' | '.'))
+        {
+            el.remove_attribute(&name);
+            tally.add("malformed attribute");
+        } else if value.contains('<') {
+            // Markup inside a value is where parsers disagree (mXSS).
+            el.remove_attribute(&name);
+            tally.add("markup in an attribute");
         } else if name == "srcdoc" || name == "formaction" || name == "action" {
             el.remove_attribute(&name);
             tally.add("form or frame target");
@@ -349,6 +426,36 @@ mod tests {
         .unwrap();
         assert!(!out.contains("href"), "{out}");
         assert!(out.contains("hxxps://evil[.]example/x"), "{out}");
+    }
+
+    #[test]
+    fn fuzz_html_f7ee2327_markup_in_an_attribute_goes() {
+        let (out, removed) = clean(
+            "<html><head><HTA:APPLICATION ID=\n<script language=\"JScript\">x()</script><title><script></title></head></html>",
+        );
+        assert!(!out.to_ascii_lowercase().contains("<script"), "{out}");
+        assert!(
+            removed.contains(&"markup in an attribute".to_owned()),
+            "{removed:?}"
+        );
+    }
+
+    #[test]
+    fn fuzz_html_c51ff350_a_tag_cut_off_at_the_end_goes() {
+        assert_eq!(clean("<p>a</p><script").0, "<p>a</p>");
+        assert_eq!(clean("1 < 2").0, "1 < 2");
+    }
+
+    #[test]
+    fn fuzz_html_c927ddc1_tag_names_with_markup_go() {
+        let (out, _) = clean("<d<script>x</d<script>");
+        assert!(!out.contains("<d<script"), "{out}");
+    }
+
+    #[test]
+    fn fuzz_html_ad608129_attribute_names_with_markup_go() {
+        let (out, _) = clean("<p title=\"a\"<script x=1>y</p>");
+        assert!(!out.contains("<script"), "{out}");
     }
 
     #[test]

@@ -29,6 +29,14 @@ const ACTIVE: &[(&str, &str)] = &[
 
 pub(crate) use rebuild::rebuild;
 
+/// What a name token means when it is one of the active ones.
+fn active_name(name: &[u8]) -> Option<&'static str> {
+    ACTIVE
+        .iter()
+        .find(|(n, _)| n.as_bytes() == name)
+        .map(|(_, what)| *what)
+}
+
 /// Findings from the names in a PDF, its object streams included. An
 /// encrypted PDF that opens without a password is judged by its decrypted
 /// objects; one that needs a password is an `encrypted_document`.
@@ -65,8 +73,8 @@ fn active_names(bytes: &[u8], budget: &mut Budget) -> (Vec<&'static str>, bool) 
         if name == b"Encrypt" {
             encrypted = true;
         }
-        if let Some((_, what)) = ACTIVE.iter().find(|(n, _)| n.as_bytes() == name)
-            && !seen.contains(what)
+        if let Some(what) = active_name(name)
+            && !seen.contains(&what)
         {
             seen.push(what);
         }
@@ -89,6 +97,7 @@ fn decrypted(bytes: &[u8], budget: &mut Budget) -> Result<Vec<u8>, String> {
 fn scan(b: &[u8], budget: &mut Budget, depth: usize, on_name: &mut dyn FnMut(&[u8])) {
     let mut i = 0;
     let mut names_since_stream: Vec<Vec<u8>> = Vec::new();
+    let mut length: Option<usize> = None;
     while i < b.len() {
         match b[i] {
             b'%' => {
@@ -112,12 +121,28 @@ fn scan(b: &[u8], budget: &mut Budget, depth: usize, on_name: &mut dyn FnMut(&[u
                 }
                 let name = unescape_name(&b[start..i]);
                 on_name(&name);
+                if name == b"Length" {
+                    length = direct_integer(&b[i..]);
+                }
                 names_since_stream.push(name);
             }
             b's' if b[i..].starts_with(b"stream") && (i == 0 || is_delimiter(b[i - 1])) => {
                 let data_start = skip_eol(b, i + 6);
-                let end = crate::identify::find(&b[data_start..], b"endstream")
-                    .map_or(b.len(), |e| data_start + e);
+                // A true /Length ends the data, whatever it holds (a fake
+                // `endstream` and objects after it are only bytes to a
+                // reader); otherwise the first `endstream` does.
+                let end = length
+                    .take()
+                    .and_then(|n| data_start.checked_add(n))
+                    .filter(|&e| {
+                        b.get(e..)
+                            .is_some_and(|rest| rest.trim_ascii_start().starts_with(b"endstream"))
+                    })
+                    .or_else(|| {
+                        crate::identify::find(&b[data_start..], b"endstream")
+                            .map(|e| data_start + e)
+                    })
+                    .unwrap_or(b.len());
                 let is_objstm = names_since_stream.iter().any(|n| n == b"ObjStm");
                 let is_flate = names_since_stream.iter().any(|n| n == b"FlateDecode");
                 if is_objstm && is_flate && depth < 2 {
@@ -132,11 +157,24 @@ fn scan(b: &[u8], budget: &mut Budget, depth: usize, on_name: &mut dyn FnMut(&[u
                     }
                 }
                 names_since_stream.clear();
-                i = end + 9;
+                // `endstream` that follows is no name and no `stream` keyword.
+                i = end;
             }
             _ => i += 1,
         }
     }
+}
+
+/// The integer after a key, when it is one and not a reference (`12 0 R`).
+fn direct_integer(b: &[u8]) -> Option<usize> {
+    let rest = b.trim_ascii_start();
+    let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+    let after = rest[digits..].trim_ascii_start();
+    let reference = after.first().is_some_and(u8::is_ascii_digit);
+    if digits == 0 || digits > 12 || reference {
+        return None;
+    }
+    std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
 }
 
 fn skip_literal_string(b: &[u8], mut i: usize) -> usize {
@@ -230,6 +268,15 @@ mod tests {
         pdf.extend_from_slice(&body);
         pdf.extend_from_slice(b"\nendstream\nendobj\n");
         assert_eq!(detail(&pdf), ["launch action"]);
+    }
+
+    #[test]
+    fn fuzz_pdf_339d3156_a_fake_object_stream_inside_stream_data_is_data() {
+        let fake = b"%PDF-1.4\n2 0 obj <</Length 28>>stream\nendstream /ObjStm /JS stream\nendstream endobj";
+        assert!(detail(fake).is_empty(), "{:?}", detail(fake));
+        // Without a usable /Length the first endstream ends the data.
+        let lying = b"%PDF-1.4\n2 0 obj <</Length 3>>stream\nendstream /JS (x) endobj";
+        assert_eq!(detail(lying), ["JavaScript"]);
     }
 
     #[test]

@@ -68,9 +68,11 @@ pub(crate) fn rebuild(
     }
     doc.trailer.remove(b"Encrypt");
     doc.encryption_state = None;
-    // Containers of the old file: their members were read into `objects`.
+    // Containers of the old file (their members were read into `objects`)
+    // and the linearization dictionary: the writer leaves them out, so
+    // they go first, and references to them become null.
     doc.objects
-        .retain(|_, o| !matches!(type_of(o), Some(b"ObjStm" | b"XRef")));
+        .retain(|_, o| !matches!(o.type_name(), Ok(b"ObjStm" | b"XRef" | b"Linearized")));
 
     let doomed_ids: HashSet<ObjectId> = doc
         .objects
@@ -106,7 +108,11 @@ pub(crate) fn rebuild(
     doc.reference_table.cross_reference_type = lopdf::xref::XrefType::CrossReferenceTable;
     cleaner.clean_dict(&mut doc.trailer, &mut removed, 0)?;
     doc.prune_objects();
+    drop_dangling_references(&mut doc);
     doc.renumber_objects();
+    if !doc.catalog().is_ok_and(|c| c.has(b"Pages")) {
+        return Err("a PDF without a readable document catalog".into());
+    }
     budget
         .check_time()
         .map_err(|e| e.describe(&budget.limits))?;
@@ -118,7 +124,7 @@ pub(crate) fn rebuild(
 }
 
 /// Opens a PDF within the budget: no stream inflates past what one archive
-/// member may. `Ok` with `is_encrypted()` true means a password is needed.
+/// member may; an encrypted one must open without a password.
 pub(crate) fn load(bytes: &[u8], budget: &mut Budget) -> Result<Document, String> {
     let allowance = usize::try_from(budget.entry_allowance()).unwrap_or(usize::MAX);
     let options = LoadOptions {
@@ -127,7 +133,8 @@ pub(crate) fn load(bytes: &[u8], budget: &mut Budget) -> Result<Document, String
     };
     let doc = Document::load_mem_with_options(bytes, options)
         .map_err(|e| format!("unreadable PDF: {e}"))?;
-    if doc.is_encrypted() && !doc.was_encrypted() {
+    // `is_encrypted` looks the dictionary up, and it is not loaded then.
+    if doc.trailer.has(b"Encrypt") && !doc.was_encrypted() {
         return Err("encrypted PDF that needs a password".into());
     }
     if doc.objects.is_empty() {
@@ -164,6 +171,15 @@ impl Cleaner<'_> {
                 }
                 Ok(())
             }
+            // Anywhere else an active name means nothing to a reader, but
+            // it is what the inspector looks for: it goes too.
+            Object::Name(n) => {
+                if let Some(what) = super::active_name(n) {
+                    removed.add(what);
+                    *object = Object::Null;
+                }
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
@@ -178,6 +194,15 @@ impl Cleaner<'_> {
             if d.remove(key).is_some() {
                 removed.add(what);
             }
+        }
+        let active: Vec<Vec<u8>> = d
+            .iter()
+            .filter(|(k, _)| super::active_name(k).is_some())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in active {
+            d.remove(&key);
+            removed.add(super::active_name(&key).unwrap_or("active name"));
         }
         // A direct action or annotation inside this dictionary goes with
         // its key (`/OpenAction << /S /JavaScript ... >>`, `/A 12 0 R`).
@@ -207,6 +232,36 @@ impl Cleaner<'_> {
     }
 }
 
+/// References to objects that do not exist (or are null) become null, as a
+/// reader reads them; left in place, renumbering would point them at other
+/// objects.
+fn drop_dangling_references(doc: &mut Document) {
+    fn walk(o: &mut Object, live: &HashSet<ObjectId>, depth: usize) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        match o {
+            Object::Reference(id) if !live.contains(id) => *o = Object::Null,
+            Object::Array(items) => items.iter_mut().for_each(|i| walk(i, live, depth + 1)),
+            Object::Dictionary(d) => d.iter_mut().for_each(|(_, v)| walk(v, live, depth + 1)),
+            Object::Stream(s) => s
+                .dict
+                .iter_mut()
+                .for_each(|(_, v)| walk(v, live, depth + 1)),
+            _ => {}
+        }
+    }
+    // A null object is not written: references to it are null too.
+    doc.objects.retain(|_, o| !matches!(o, Object::Null));
+    let live: HashSet<ObjectId> = doc.objects.keys().copied().collect();
+    for o in doc.objects.values_mut() {
+        walk(o, &live, 0);
+    }
+    for (_, v) in doc.trailer.iter_mut() {
+        walk(v, &live, 0);
+    }
+}
+
 /// What an action or annotation dictionary is when it has to go.
 fn doomed(o: &Object, links: LinkMode) -> Option<&'static str> {
     let d = match o {
@@ -229,17 +284,104 @@ fn doomed(o: &Object, links: LinkMode) -> Option<&'static str> {
     None
 }
 
-fn type_of(o: &Object) -> Option<&[u8]> {
-    match o {
-        Object::Dictionary(d) => type_of_dict(d),
-        Object::Stream(s) => type_of_dict(&s.dict),
-        _ => None,
-    }
-}
-
 fn type_of_dict(d: &Dictionary) -> Option<&[u8]> {
     match d.get(b"Type") {
         Ok(Object::Name(n)) => Some(n),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::Limits;
+
+    fn rebuilt(pdf: &[u8]) -> Vec<u8> {
+        rebuild(pdf, LinkMode::Show, &mut Budget::new(&Limits::default()))
+            .expect("rebuilt")
+            .0
+    }
+
+    #[test]
+    fn fuzz_pdf_807b5349_dangling_references_become_null() {
+        let pdf = b"%PDF-\n5 0 obj<</Type/Catalog/Pages 30 0R>>\n30 0 obj<</Kids[3 0R2 0R]>>\n";
+        let once = rebuilt(pdf);
+        assert_eq!(rebuilt(&once), once);
+        assert!(!String::from_utf8_lossy(&once).contains("3 0 R"));
+    }
+
+    #[test]
+    fn active_actions_annotations_and_files_go_links_stay() {
+        let pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R/OpenAction<</S/JavaScript/JS(x)>>/Names<</EmbeddedFiles 5 0 R>>>>endobj\n\
+2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n\
+3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 10 10]/Annots[4 0 R 6 0 R]/AA<</O 7 0 R>>>>endobj\n\
+4 0 obj<</Type/Annot/Subtype/FileAttachment/Rect[0 0 1 1]>>endobj\n\
+5 0 obj<</Names[(a.exe)8 0 R]>>endobj\n\
+6 0 obj<</Type/Annot/Subtype/Link/Rect[0 0 1 1]/A<</S/URI/URI(https://www.example.jp/)>>>>endobj\n\
+7 0 obj<</S/Launch/F(cmd.exe)>>endobj\n\
+8 0 obj<</Type/Filespec/EF<</F 9 0 R>>>>endobj\n\
+9 0 obj<</Type/EmbeddedFile/Length 2>>stream\nMZ\nendstream endobj\n\
+trailer<</Root 1 0 R>>";
+        let (out, removed) =
+            rebuild(pdf, LinkMode::Show, &mut Budget::new(&Limits::default())).unwrap();
+        let text = String::from_utf8_lossy(&out);
+        for gone in [
+            "JavaScript",
+            "EmbeddedFile",
+            "FileAttachment",
+            "Launch",
+            "/AA",
+            "MZ",
+        ] {
+            assert!(!text.contains(gone), "{gone} left in {text}");
+        }
+        assert!(text.contains("https://www.example.jp/"), "{text}");
+        assert_eq!(
+            removed,
+            [
+                "JavaScript",
+                "additional actions (/AA)",
+                "embedded file ×2",
+                "embedded files",
+                "file attachment annotation",
+                "launch action"
+            ]
+        );
+        let (out, removed) =
+            rebuild(pdf, LinkMode::Defang, &mut Budget::new(&Limits::default())).unwrap();
+        assert!(!String::from_utf8_lossy(&out).contains("example.jp"));
+        assert!(
+            removed.contains(&"link (URI action)".to_owned()),
+            "{removed:?}"
+        );
+    }
+
+    #[test]
+    fn fuzz_pdf_0cec8a81_stray_active_names_go() {
+        let once = rebuilt(
+            b"%PDF-\n1 0 obj<<//EF/Type/Catalog/Pages 1 0 R/X[/ImportData]>>trailer<</Root 1 0R>>",
+        );
+        let text = String::from_utf8_lossy(&once);
+        assert!(
+            !text.contains("/EF") && !text.contains("ImportData"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_password_is_a_refusal() {
+        let err = load(
+            &std::fs::read(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../samples/files/pj_issue6010_1.pdf.in.zip"
+            ))
+            .ok()
+            .and_then(|b| crate::input::decode_container(&b).ok())
+            .expect("sample")
+            .1,
+            &mut Budget::new(&Limits::default()),
+        )
+        .unwrap_err();
+        assert!(err.contains("password"), "{err}");
     }
 }
