@@ -260,7 +260,7 @@ ACTIVE_HTML = """<html><head><script src="https://evil.example/a.js"></script>
 write(FOLDER, "gen_html_active_elements.html", ACTIVE_HTML, dangerous=True)
 
 
-def newsletter(items=220):
+def newsletter(items=305):
     """A long HTML newsletter with tables, tracking links and pixels: the
     shape of real marketing mail, about 200 KB."""
     rows = []

@@ -129,6 +129,31 @@ pub fn check_html_sanitize(html: &str) -> Result<(), String> {
     }
 }
 
+/// HTML to plain text, as an inbound policy converts it.
+pub fn html_to_text(html: &str) -> String {
+    crate::html::to_text(html, crate::policy::LinkMode::Show).0
+}
+
+/// HTML rewritten to safe HTML, as an inbound policy does it.
+pub fn sanitize_html(html: &str) -> Result<String, String> {
+    crate::html::sanitize(html, crate::policy::LinkMode::Show).map(|(h, _)| h)
+}
+
+/// A PDF read and written again by lopdf with nothing taken out: the floor
+/// under the rebuild, for the benchmark.
+pub fn pdf_load_and_save(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let mut doc = crate::pdf::load(bytes, &mut Budget::new(&fuzz_limits()))?;
+    let mut out = Vec::with_capacity(bytes.len());
+    doc.save_to(&mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// HTML passed through the rewriter's tokenizer with no handlers: the floor
+/// under sanitizing and converting, for the benchmark.
+pub fn html_tokenize(html: &str) -> usize {
+    lol_html::rewrite_str(html, lol_html::RewriteStrSettings::new()).map_or(0, |s| s.len())
+}
+
 /// Name checks on an arbitrary name.
 pub fn check_name(name: &str) -> Vec<Finding> {
     let mut out = Vec::new();

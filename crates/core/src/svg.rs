@@ -76,8 +76,8 @@ pub(crate) fn rebuild(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), String> {
                 }
             }
             Event::End(e) => {
-                if e.name().as_ref().is_empty() {
-                    return Err("an end tag without a name".into());
+                if !well_formed_name(e.name().as_ref()) {
+                    return Err("an end tag with a malformed name".into());
                 }
                 depth = depth.saturating_sub(1);
                 if style_depth.is_some_and(|d| d > depth) {
@@ -138,6 +138,11 @@ pub(crate) fn rebuild(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), String> {
     Ok((writer.into_inner(), tally.lines()))
 }
 
+/// A name with a local part, and a prefix when there is a colon.
+fn well_formed_name(name: &str) -> bool {
+    !name.is_empty() && !name.starts_with(':') && !name.ends_with(':')
+}
+
 fn local_lower(e: &BytesStart) -> String {
     crate::xml::local_name(e).to_ascii_lowercase()
 }
@@ -175,8 +180,8 @@ fn dropped(e: &BytesStart) -> Option<&'static str> {
 
 /// The element with only the attributes that neither run nor fetch.
 fn clean_element(e: &BytesStart, tally: &mut Tally) -> Result<BytesStart<'static>, String> {
-    if e.name().as_ref().is_empty() {
-        return Err("an element without a name".into());
+    if !well_formed_name(e.name().as_ref()) {
+        return Err("an element with a malformed name".into());
     }
     let mut out = BytesStart::new(e.name().as_ref().to_owned());
     for attr in e.attributes() {
@@ -287,6 +292,7 @@ mod tests {
     #[test]
     fn fuzz_svg_9dc7b770_nameless_elements_are_refused() {
         assert!(rebuild(b"<svg/>< />").is_err());
+        assert!(rebuild(b"<?<svg?><:svg/>").is_err());
     }
 
     #[test]

@@ -168,14 +168,18 @@ pub(crate) fn active_left(html: &str) -> Option<String> {
 /// A tag cut off by the end of the input is passed through as text by the
 /// rewriter; browsers drop it, and so do we (so no `<script` is left).
 fn without_unfinished_tag(mut html: String) -> String {
-    if let Some(lt) = html.rfind('<')
-        && !html[lt..].contains('>')
-        && html[lt + 1..]
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '/' | '!' | '?'))
-    {
-        html.truncate(lt);
+    // After the last `>`, the first `<` that opens a tag opens one that
+    // never closes (`<m<e` is one tag named `m<e`).
+    let tail = html.rfind('>').map_or(0, |i| i + 1);
+    let cut = html[tail..].char_indices().find(|&(i, c)| {
+        c == '<'
+            && html[tail + i + 1..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '/' | '!' | '?'))
+    });
+    if let Some((i, _)) = cut {
+        html.truncate(tail + i);
     }
     html
 }
@@ -444,6 +448,8 @@ mod tests {
     fn fuzz_html_c51ff350_a_tag_cut_off_at_the_end_goes() {
         assert_eq!(clean("<p>a</p><script").0, "<p>a</p>");
         assert_eq!(clean("1 < 2").0, "1 < 2");
+        assert_eq!(clean("<m<e").0, "");
+        assert_eq!(clean("a <b <c").0, "a ");
     }
 
     #[test]

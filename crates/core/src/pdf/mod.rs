@@ -27,7 +27,7 @@ const ACTIVE: &[(&str, &str)] = &[
     ("GoToE", "embedded go-to action"),
 ];
 
-pub(crate) use rebuild::rebuild;
+pub(crate) use rebuild::{load, rebuild};
 
 /// What a name token means when it is one of the active ones.
 fn active_name(name: &[u8]) -> Option<&'static str> {
