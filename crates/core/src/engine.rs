@@ -433,6 +433,13 @@ fn collect_leaves<'e>(e: &'e Entity, out: &mut Vec<&'e Entity>) {
     }
 }
 
+fn charset(e: &Entity) -> Option<&str> {
+    e.params
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("charset"))
+        .map(|(_, v)| v.as_str())
+}
+
 fn decoded(e: &Entity) -> &[u8] {
     match &e.body {
         Body::Leaf(l) => &l.decoded,
@@ -551,11 +558,7 @@ fn rebuild_part<'a>(
     let info = disarm::PartInfo {
         true_type: part.true_type,
         declared_type: &e.content_type,
-        charset: e
-            .params
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("charset"))
-            .map(|(_, v)| v.as_str()),
+        charset: charset(e),
         name: e.filename.as_deref(),
     };
     let rebuilt = match catch_unwind(AssertUnwindSafe(|| {
@@ -563,7 +566,12 @@ fn rebuild_part<'a>(
     })) {
         Ok(None) => return None,
         Ok(Some(Ok(r))) => r,
-        Ok(Some(Err(why))) => {
+        failed => {
+            let why = match failed {
+                Ok(Some(Err(why))) => why,
+                _ => "parser failure while rebuilding".into(),
+            };
+            // The notice needs a reason: nothing was found before.
             part.findings.push(Finding {
                 kind: FindingKind::Malformed,
                 location: e
@@ -575,7 +583,6 @@ fn rebuild_part<'a>(
             });
             return fail(part, why);
         }
-        Err(_) => return fail(part, "parser failure while rebuilding".into()),
     };
     if rebuilt.disarmed.bytes == bytes {
         return None;
@@ -705,12 +712,7 @@ fn lure_facts(
         // Decoded from the bytes we deliver, not from mail-parser's text:
         // on hostile input the two can differ, and the score of a message
         // must not change when it is sanitized again.
-        let charset = leaf
-            .params
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("charset"))
-            .map(|(_, v)| v.as_str());
-        let text = lure::decode_text(decoded(leaf), charset);
+        let text = lure::decode_text(decoded(leaf), charset(leaf));
         bodies.push(lure::BodyText {
             location: format!(
                 "body part {}",
