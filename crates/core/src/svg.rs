@@ -209,7 +209,9 @@ fn clean_element(e: &BytesStart, tally: &mut Tally) -> Result<BytesStart<'static
             out.push_attribute((attr.key.as_ref(), clean.as_str()));
             continue;
         }
-        out.push_attribute(attr);
+        // Written from its value, escaped anew: a raw `"` inside single
+        // quotes would otherwise end up inside double ones.
+        out.push_attribute((attr.key.as_ref(), value.as_ref()));
     }
     Ok(out.into_owned())
 }
@@ -293,6 +295,8 @@ mod tests {
     fn fuzz_svg_9dc7b770_nameless_elements_are_refused() {
         assert!(rebuild(b"<svg/>< />").is_err());
         assert!(rebuild(b"<?<svg?><:svg/>").is_err());
+        let quoted = rebuild(b"<svg x='\"'/>").unwrap().0;
+        assert_eq!(rebuild(&quoted).unwrap().0, quoted);
     }
 
     #[test]

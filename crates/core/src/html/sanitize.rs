@@ -6,11 +6,11 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use lol_html::html_content::TextType;
 use lol_html::html_content::{ContentType, Element, EndTag};
-use lol_html::{RewriteStrSettings, doc_comments, element, rewrite_str, text};
+use lol_html::{RewriteStrSettings, doc_comments, doc_text, element, rewrite_str, text};
 
-use super::css;
-use super::{end_handler, links};
+use super::{css, end_handler, links};
 use crate::disarm::Tally;
 use crate::policy::LinkMode;
 
@@ -111,6 +111,15 @@ pub(crate) fn sanitize(html: &str, mode: LinkMode) -> Result<(String, Vec<String
                         comments.borrow_mut().tally.add("conditional comment");
                     }
                     c.remove();
+                    Ok(())
+                }))
+                .append_document_content_handler(doc_text!(|t| {
+                    // A bare `<` is text only until what follows it changes:
+                    // once a tag beside it is gone, it could open a new one.
+                    if matches!(t.text_type(), TextType::Data) && t.as_str().contains('<') {
+                        let escaped = t.as_str().replace('<', "&lt;");
+                        t.replace(&escaped, ContentType::Html);
+                    }
                     Ok(())
                 }))
                 .with_strict(true),
@@ -447,7 +456,8 @@ mod tests {
     #[test]
     fn fuzz_html_c51ff350_a_tag_cut_off_at_the_end_goes() {
         assert_eq!(clean("<p>a</p><script").0, "<p>a</p>");
-        assert_eq!(clean("1 < 2").0, "1 < 2");
+        assert_eq!(clean("1 < 2").0, "1 &lt; 2");
+        assert_eq!(clean("<<h<>u<>").0, clean(&clean("<<h<>u<>").0).0);
         assert_eq!(clean("<m<e").0, "");
         assert_eq!(clean("a <b <c").0, "a ");
     }
