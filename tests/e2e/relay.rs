@@ -67,7 +67,7 @@ fn text(bytes: &[u8]) -> String {
 fn clean_mail_crosses_byte_for_byte_below_the_trace_headers() {
     let postfix = Postfix::start();
     let relay = Mugai::start(&config(postfix.port, ""));
-    let (_dir, eml) = message("mail/ja_iso2022jp_clean_pdf.eml");
+    let (_dir, eml) = message("mail/ja_rfc2231_docx_xlsx.eml");
     let transcript = swaks(
         relay.port(),
         &[

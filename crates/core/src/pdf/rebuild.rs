@@ -162,6 +162,17 @@ impl Cleaner<'_> {
                     *object = Object::Null;
                     return Ok(());
                 }
+                // Real object streams were expanded and dropped; a stream
+                // that only names /ObjStm somewhere would be inflated by the
+                // inspector as one, and nothing a reader draws looks so.
+                if s.dict
+                    .iter()
+                    .any(|(k, v)| k == b"ObjStm" || matches!(v, Object::Name(n) if n == b"ObjStm"))
+                {
+                    removed.add("stream posing as an object stream");
+                    *object = Object::Null;
+                    return Ok(());
+                }
                 self.clean_dict(&mut s.dict, removed, depth)
             }
             Object::Array(items) => {
@@ -366,6 +377,14 @@ trailer<</Root 1 0 R>>";
             !text.contains("/EF") && !text.contains("ImportData"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn fuzz_pdf_dc05d153_streams_posing_as_object_streams_go() {
+        let once = rebuilt(
+            b"%PDF-\n1 0 obj<</Type/Catalog/Pages 1 0 R/X 2 0 R>>endobj\n2 0 obj<<//ObjStm/Length 3>>stream\nabc\nendstream endobj trailer<</Root 1 0 R>>",
+        );
+        assert!(!String::from_utf8_lossy(&once).contains("ObjStm"));
     }
 
     #[test]
