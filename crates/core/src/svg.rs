@@ -140,7 +140,12 @@ pub(crate) fn rebuild(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), String> {
 
 /// A name with a local part, and a prefix when there is a colon.
 fn well_formed_name(name: &str) -> bool {
-    !name.is_empty() && !name.starts_with(':') && !name.ends_with(':')
+    !name.is_empty()
+        && !name.starts_with(':')
+        && !name.ends_with(':')
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
 }
 
 fn local_lower(e: &BytesStart) -> String {
@@ -295,6 +300,7 @@ mod tests {
     fn fuzz_svg_9dc7b770_nameless_elements_are_refused() {
         assert!(rebuild(b"<svg/>< />").is_err());
         assert!(rebuild(b"<?<svg?><:svg/>").is_err());
+        assert!(rebuild(b"<href=data:.download/><svg/>").is_err());
         let quoted = rebuild(b"<svg x='\"'/>").unwrap().0;
         assert_eq!(rebuild(&quoted).unwrap().0, quoted);
     }

@@ -290,7 +290,10 @@ fn link(el: &mut Element, mode: LinkMode, state: &Rc<RefCell<State>>) {
         let state = at_end;
         let shown = state.borrow_mut().anchors.pop().unwrap_or_default();
         let shown = crate::lure::text::decode_entities(&shown);
-        if let Some(m) = marker(&href, shown.trim(), mode) {
+        // A link closed by another element's end tag has no end of its own
+        // to mark, and a second pass would find a different one.
+        let own_end = matches!(end.name().as_str(), "a" | "area");
+        if own_end && let Some(m) = marker(&href, shown.trim(), mode) {
             end.before(&m, ContentType::Html);
             if m.contains('⚠') {
                 state.borrow_mut().tally.add("deceptive link marked");

@@ -262,14 +262,21 @@ fn drop_dangling_references(doc: &mut Document) {
             _ => {}
         }
     }
-    // A null object is not written: references to it are null too.
-    doc.objects.retain(|_, o| !matches!(o, Object::Null));
-    let live: HashSet<ObjectId> = doc.objects.keys().copied().collect();
-    for o in doc.objects.values_mut() {
-        walk(o, &live, 0);
-    }
-    for (_, v) in doc.trailer.iter_mut() {
-        walk(v, &live, 0);
+    // A null object is not written: references to it are null too, and an
+    // object that is only such a reference becomes null in turn.
+    // Each round removes at least one object, so this ends.
+    loop {
+        doc.objects.retain(|_, o| !matches!(o, Object::Null));
+        let live: HashSet<ObjectId> = doc.objects.keys().copied().collect();
+        for o in doc.objects.values_mut() {
+            walk(o, &live, 0);
+        }
+        for (_, v) in doc.trailer.iter_mut() {
+            walk(v, &live, 0);
+        }
+        if !doc.objects.values().any(|o| matches!(o, Object::Null)) {
+            break;
+        }
     }
 }
 
@@ -319,6 +326,11 @@ mod tests {
         let once = rebuilt(pdf);
         assert_eq!(rebuilt(&once), once);
         assert!(!String::from_utf8_lossy(&once).contains("3 0 R"));
+        // An object that is only a reference to nothing is nothing.
+        let chain =
+            b"%PDF-\ntrailer<</Root 60 0 R>>\n60 0 obj<</Pages 19 0 R>>\n19 0 obj 5 0 R endobj";
+        let once = rebuilt(chain);
+        assert_eq!(rebuilt(&once), once);
     }
 
     #[test]
