@@ -5,7 +5,7 @@
 
 use quick_xml::Reader;
 use quick_xml::Writer;
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::{BytesDecl, BytesStart, Event};
 
 use crate::disarm::Tally;
 use crate::html::{clean_css, is_data_image};
@@ -116,6 +116,15 @@ pub(crate) fn rebuild(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), String> {
                 tally.add("processing instruction");
                 None
             }
+            // Only a declaration of plain version, encoding and standalone
+            // values is written, and written anew.
+            Event::Decl(d) => match plain_declaration(&d) {
+                Some(decl) => Some(Event::Decl(decl)),
+                None => {
+                    tally.add("malformed XML declaration");
+                    None
+                }
+            },
             Event::Comment(_) => None,
             // Outside the root only whitespace is XML; `#!` there would
             // make the file a script to anything that sniffs it.
@@ -136,6 +145,35 @@ pub(crate) fn rebuild(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), String> {
         return Err("no svg element".into());
     }
     Ok((writer.into_inner(), tally.lines()))
+}
+
+fn plain_declaration(d: &BytesDecl) -> Option<BytesDecl<'static>> {
+    let plain = |v: &str| {
+        !v.is_empty()
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    };
+    let version = d.version().ok()?;
+    let encoding = match d.encoding() {
+        None => None,
+        Some(e) => Some(e.ok()?),
+    };
+    let standalone = match d.standalone() {
+        None => None,
+        Some(s) => Some(s.ok()?),
+    };
+    let fields = [Some(&version), encoding.as_ref(), standalone.as_ref()];
+    if !fields.iter().flatten().all(|v| plain(v)) {
+        return None;
+    }
+    Some(
+        BytesDecl::new(
+            &version.clone().into_owned(),
+            encoding.as_deref(),
+            standalone.as_deref(),
+        )
+        .into_owned(),
+    )
 }
 
 /// A name with a local part, and a prefix when there is a colon.
@@ -301,6 +339,10 @@ mod tests {
         assert!(rebuild(b"<svg/>< />").is_err());
         assert!(rebuild(b"<?<svg?><:svg/>").is_err());
         assert!(rebuild(b"<href=data:.download/><svg/>").is_err());
+        assert_eq!(
+            rebuild(b"<?xml downloadhref=data:?><svg/>").unwrap().0,
+            b"<svg/>"
+        );
         let quoted = rebuild(b"<svg x='\"'/>").unwrap().0;
         assert_eq!(rebuild(&quoted).unwrap().0, quoted);
     }

@@ -276,6 +276,17 @@ fn link(el: &mut Element, mode: LinkMode, state: &Rc<RefCell<State>>) {
         return;
     }
     let web = href.to_ascii_lowercase().starts_with("http");
+    // A web link whose host no resolver would take is no link to show.
+    if web
+        && !links::host(&href).is_some_and(|h| {
+            h.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_' | '[' | ']' | ':'))
+        })
+    {
+        el.remove_attribute("href");
+        state.borrow_mut().tally.add("malformed link");
+        return;
+    }
     if mode == LinkMode::Keep || !web {
         return;
     }
@@ -475,6 +486,18 @@ mod tests {
     fn fuzz_html_ad608129_attribute_names_with_markup_go() {
         let (out, _) = clean("<p title=\"a\"<script x=1>y</p>");
         assert!(!out.contains("<script"), "{out}");
+    }
+
+    #[test]
+    fn fuzz_html_links_to_impossible_hosts_stop_being_links() {
+        let h = "<a href=http://\"><p<></a>x</a>";
+        let (once, removed) = clean(h);
+        assert!(!once.contains("href"), "{once}");
+        assert!(
+            removed.contains(&"malformed link".to_owned()),
+            "{removed:?}"
+        );
+        assert_eq!(clean(&once).0, once);
     }
 
     #[test]
