@@ -44,11 +44,16 @@ pub(crate) fn rebuild(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), String> {
         let write = match event {
             Event::Eof => break,
             Event::Start(e) => {
+                let at_root = depth == 0;
                 depth += 1;
                 if depth > MAX_DEPTH {
                     return Err("SVG nested too deep".into());
                 }
-                if skipping > 0 {
+                if at_root && !root(&e, &mut drawn)? {
+                    tally.add("content after the root element");
+                    skipping = 1;
+                    None
+                } else if skipping > 0 {
                     skipping += 1;
                     None
                 } else if let Some(what) = dropped(&e) {
@@ -56,22 +61,22 @@ pub(crate) fn rebuild(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), String> {
                     skipping = 1;
                     None
                 } else {
-                    match local_lower(&e).as_str() {
-                        "style" => style_depth = Some(depth),
-                        "svg" => drawn = true,
-                        _ => {}
+                    if local_lower(&e) == "style" {
+                        style_depth = Some(depth);
                     }
                     Some(Event::Start(clean_element(&e, &mut tally)?))
                 }
             }
             Event::Empty(e) => {
-                if skipping > 0 {
+                if depth == 0 && !root(&e, &mut drawn)? {
+                    tally.add("content after the root element");
+                    None
+                } else if skipping > 0 {
                     None
                 } else if let Some(what) = dropped(&e) {
                     tally.add(what);
                     None
                 } else {
-                    drawn |= local_lower(&e) == "svg";
                     Some(Event::Empty(clean_element(&e, &mut tally)?))
                 }
             }
@@ -119,8 +124,9 @@ pub(crate) fn rebuild(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), String> {
             // Only a declaration of plain version, encoding and standalone
             // values is written, and written anew.
             Event::Decl(d) => match plain_declaration(&d) {
-                Some(decl) => Some(Event::Decl(decl)),
-                None => {
+                // Only first, and only once.
+                Some(decl) if writer.get_ref().is_empty() => Some(Event::Decl(decl)),
+                _ => {
                     tally.add("malformed XML declaration");
                     None
                 }
@@ -145,6 +151,22 @@ pub(crate) fn rebuild(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), String> {
         return Err("no svg element".into());
     }
     Ok((writer.into_inner(), tally.lines()))
+}
+
+/// Whether an element at the top level is the root to keep: the first one,
+/// which must be `svg`; later ones are dropped (XML has one root).
+fn root(e: &BytesStart, drawn: &mut bool) -> Result<bool, String> {
+    if *drawn {
+        return Ok(false);
+    }
+    if local_lower(e) != "svg" {
+        return Err(format!(
+            "the root element is <{}>, not <svg>",
+            local_lower(e)
+        ));
+    }
+    *drawn = true;
+    Ok(true)
 }
 
 fn plain_declaration(d: &BytesDecl) -> Option<BytesDecl<'static>> {
@@ -336,11 +358,19 @@ mod tests {
 
     #[test]
     fn fuzz_svg_9dc7b770_nameless_elements_are_refused() {
-        assert!(rebuild(b"<svg/>< />").is_err());
+        assert!(rebuild(b"<svg>< /></svg>").is_err());
+        assert_eq!(rebuild(b"<svg/>< />").unwrap().0, b"<svg/>");
         assert!(rebuild(b"<?<svg?><:svg/>").is_err());
         assert!(rebuild(b"<href=data:.download/><svg/>").is_err());
         assert_eq!(
             rebuild(b"<?xml downloadhref=data:?><svg/>").unwrap().0,
+            b"<svg/>"
+        );
+        assert!(rebuild(b"<set attributeName='x'/><svg/>").is_err());
+        assert_eq!(
+            rebuild(b"<svg/><?xml version='1.0'?><svg><script/></svg>")
+                .unwrap()
+                .0,
             b"<svg/>"
         );
         let quoted = rebuild(b"<svg x='\"'/>").unwrap().0;

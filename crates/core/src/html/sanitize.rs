@@ -6,11 +6,10 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use lol_html::html_content::TextType;
-use lol_html::html_content::{ContentType, Element, EndTag};
+use lol_html::html_content::{ContentType, Element, TextType};
 use lol_html::{RewriteStrSettings, doc_comments, doc_text, element, rewrite_str, text};
 
-use super::{css, end_handler, links};
+use super::{css, links};
 use crate::disarm::Tally;
 use crate::policy::LinkMode;
 
@@ -44,20 +43,28 @@ const URL_ATTRIBUTES: &[&str] = &[
 #[derive(Default)]
 struct State {
     tally: Tally,
-    /// Text of the links being read, innermost last.
-    anchors: Vec<String>,
+    /// `href` and text of every link, from a first reading.
+    anchors: Vec<(String, String)>,
+    /// Where in `anchors` the next link is looked for.
+    next_anchor: usize,
 }
 
 /// Rewrites `html` (already decoded to UTF-8) to safe HTML. Fails when the
 /// markup is ambiguous to a streaming parser; the caller then falls back to
 /// text.
 pub(crate) fn sanitize(html: &str, mode: LinkMode) -> Result<(String, Vec<String>), String> {
-    let state = Rc::new(RefCell::new(State::default()));
+    let state = Rc::new(RefCell::new(State {
+        anchors: if mode == LinkMode::Keep {
+            Vec::new()
+        } else {
+            anchor_texts(html)
+        },
+        ..State::default()
+    }));
     let out = {
         let dropped = state.clone();
         let attrs = state.clone();
         let anchors = state.clone();
-        let anchor_text = state.clone();
         let styles = state.clone();
         let comments = state.clone();
         let mut style_buf = String::new();
@@ -79,12 +86,6 @@ pub(crate) fn sanitize(html: &str, mode: LinkMode) -> Result<(String, Vec<String
                 }))
                 .append_element_content_handler(element!("a, area", move |el| {
                     link(el, mode, &anchors);
-                    Ok(())
-                }))
-                .append_element_content_handler(text!("a", move |t| {
-                    if let Some(buf) = anchor_text.borrow_mut().anchors.last_mut() {
-                        buf.push_str(t.as_str());
-                    }
                     Ok(())
                 }))
                 .append_element_content_handler(text!("style", move |t| {
@@ -264,11 +265,13 @@ fn clean_attributes(el: &mut Element, tally: &mut Tally) {
 }
 
 /// `<a href>`: scripts and data go; what is left shows its target per
-/// `mode`, inside the link so that a second pass sees it and adds nothing.
+/// `mode`, first inside the link, so that a second pass sees it and adds
+/// nothing.
 fn link(el: &mut Element, mode: LinkMode, state: &Rc<RefCell<State>>) {
     let Some(raw) = el.get_attribute("href") else {
         return;
     };
+
     let href = links::normalize_url(&raw);
     if !links::is_safe_link(&href) {
         el.remove_attribute("href");
@@ -294,31 +297,49 @@ fn link(el: &mut Element, mode: LinkMode, state: &Rc<RefCell<State>>) {
         el.remove_attribute("href");
         state.borrow_mut().tally.add("link made plain text");
     }
-    // The text is known only at the end tag; an `a` never closed shows nothing.
-    state.borrow_mut().anchors.push(String::new());
-    let at_end = state.clone();
-    let registered = el.on_end_tag(end_handler(move |end: &mut EndTag| {
-        let state = at_end;
-        let shown = state.borrow_mut().anchors.pop().unwrap_or_default();
-        let shown = crate::lure::text::decode_entities(&shown);
-        // A link closed by another element's end tag has no end of its own
-        // to mark, and a second pass would find a different one.
-        let own_end = matches!(end.name().as_str(), "a" | "area");
-        if own_end && let Some(m) = marker(&href, shown.trim(), mode) {
-            end.before(&m, ContentType::Html);
-            if m.contains('⚠') {
-                state.borrow_mut().tally.add("deceptive link marked");
+    // The same link in the first reading: the next one with this href (a
+    // link inside a dropped element may be missing from one of the two).
+    let shown = {
+        let mut s = state.borrow_mut();
+        let from = s.next_anchor.min(s.anchors.len());
+        match s.anchors[from..].iter().position(|(h, _)| *h == raw) {
+            Some(p) => {
+                s.next_anchor = from + p + 1;
+                crate::lure::text::decode_entities(&s.anchors[from + p].1)
             }
+            None => String::new(),
         }
-        Ok(())
-    }));
-    if registered.is_err() {
-        state.borrow_mut().anchors.pop();
+    };
+    if let Some(m) = marker(&href, shown.trim(), mode) {
+        // First inside the link, wherever its end turns out to be.
+        el.prepend(&m, ContentType::Html);
+        if m.contains('⚠') {
+            state.borrow_mut().tally.add("deceptive link marked");
+        }
     }
 }
 
-/// What follows a link: its defanged target, or its real host when the text
-/// does not show it, with a warning when it deceives.
+/// The `href` and text of every link, in document order: the markers go at
+/// the start of each link, where its text is not known yet.
+fn anchor_texts(html: &str) -> Vec<(String, String)> {
+    let texts: RefCell<Vec<(String, String)>> = RefCell::new(Vec::new());
+    let settings = RewriteStrSettings::new()
+        .append_element_content_handler(element!("a[href], area[href]", |el| {
+            let href = el.get_attribute("href").unwrap_or_default();
+            texts.borrow_mut().push((href, String::new()));
+            Ok(())
+        }))
+        .append_element_content_handler(text!("a[href]", |t| {
+            if let Some((_, text)) = texts.borrow_mut().last_mut() {
+                text.push_str(t.as_str());
+            }
+            Ok(())
+        }))
+        .with_strict(false);
+    let _ = rewrite_str(html, settings);
+    texts.into_inner()
+}
+
 fn marker(href: &str, shown: &str, mode: LinkMode) -> Option<String> {
     let target = match mode {
         LinkMode::Defang => links::defang(href),
@@ -326,8 +347,8 @@ fn marker(href: &str, shown: &str, mode: LinkMode) -> Option<String> {
     };
     // Ours from an earlier pass, or the sender's own: either way the
     // reader already sees the real target.
-    if let Some(last) = shown.strip_suffix(']').and_then(|s| s.rsplit_once('['))
-        && last.1.contains(&target)
+    if let Some(first) = shown.strip_prefix('[').and_then(|s| s.split_once(']'))
+        && first.0.contains(&target)
     {
         return None;
     }
@@ -498,6 +519,18 @@ mod tests {
             "{removed:?}"
         );
         assert_eq!(clean(&once).0, once);
+    }
+
+    #[test]
+    fn fuzz_html_markers_do_not_depend_on_where_a_link_ends() {
+        for h in [
+            "<a href=http://e><t\"></a>F</a>",
+            "<p><a href=http://e><t=></p>l</p>",
+            "<a href='https://evil.example/'>https://city.example.lg.jp/</a>",
+        ] {
+            let (once, _) = clean(h);
+            assert_eq!(clean(&once).0, once, "{h}");
+        }
     }
 
     #[test]
