@@ -188,14 +188,7 @@ fn plain_declaration(d: &BytesDecl) -> Option<BytesDecl<'static>> {
     if !fields.iter().flatten().all(|v| plain(v)) {
         return None;
     }
-    Some(
-        BytesDecl::new(
-            &version.clone().into_owned(),
-            encoding.as_deref(),
-            standalone.as_deref(),
-        )
-        .into_owned(),
-    )
+    Some(BytesDecl::new(&version, encoding.as_deref(), standalone.as_deref()).into_owned())
 }
 
 /// A name with a local part, and a prefix when there is a colon.

@@ -50,9 +50,20 @@ struct State {
 }
 
 /// Rewrites `html` (already decoded to UTF-8) to safe HTML. Fails when the
-/// markup is ambiguous to a streaming parser; the caller then falls back to
-/// text.
+/// markup is ambiguous to a streaming parser, or a second rewrite would
+/// still change it (what one rewrite leaves of malformed markup can read
+/// differently the next time); the caller then falls back to text. So what
+/// comes out is a fixed point: rewriting it again changes nothing.
 pub(crate) fn sanitize(html: &str, mode: LinkMode) -> Result<(String, Vec<String>), String> {
+    let (once, removed) = rewrite(html, mode)?;
+    let (twice, _) = rewrite(&once, mode)?;
+    if twice != once {
+        return Err("HTML that reads differently once rewritten".into());
+    }
+    Ok((once, removed))
+}
+
+fn rewrite(html: &str, mode: LinkMode) -> Result<(String, Vec<String>), String> {
     let state = Rc::new(RefCell::new(State {
         anchors: if mode == LinkMode::Keep {
             Vec::new()
