@@ -259,7 +259,7 @@ impl Engine {
         }
 
         let t = Instant::now();
-        let facts = lure_facts(&headline, envelope, &leaves, &report);
+        let facts = lure_facts(&headline, envelope, &leaves, &report, &replacements);
         let lure_policy = self.policy.lure(envelope.direction);
         let lure = lure::score(
             &self.lure,
@@ -697,6 +697,7 @@ fn lure_facts(
     envelope: &Envelope,
     leaves: &[&Entity],
     report: &Report,
+    replacements: &BTreeMap<String, Replacement>,
 ) -> lure::Facts {
     let mut bodies = Vec::new();
     let mut attachment_names = Vec::new();
@@ -705,6 +706,31 @@ fn lure_facts(
             attachment_names.push(name.clone());
             continue;
         }
+        let location = format!(
+            "body part {}",
+            if leaf.path.is_empty() {
+                "1"
+            } else {
+                &leaf.path
+            }
+        );
+        // A rebuilt body is scored as well, as delivered (UTF-8, and typed
+        // by its content even when its declared type was garbage): the next
+        // gateway, or this one again, sees only that, and must not score
+        // the message higher than this pass did.
+        if let Some(Replacement::Disarmed {
+            bytes,
+            content_type,
+            ..
+        }) = replacements.get(&leaf.path)
+            && content_type.starts_with("text/")
+        {
+            bodies.push(lure::BodyText {
+                location: format!("{location} (as delivered)"),
+                text: lure::decode_text(bytes, Some("utf-8")),
+                html: content_type.starts_with("text/html"),
+            });
+        }
         let html = leaf.content_type == "text/html";
         if !(html || leaf.content_type == "text/plain") {
             continue;
@@ -712,17 +738,9 @@ fn lure_facts(
         // Decoded from the bytes we deliver, not from mail-parser's text:
         // on hostile input the two can differ, and the score of a message
         // must not change when it is sanitized again.
-        let text = lure::decode_text(decoded(leaf), charset(leaf));
         bodies.push(lure::BodyText {
-            location: format!(
-                "body part {}",
-                if leaf.path.is_empty() {
-                    "1"
-                } else {
-                    &leaf.path
-                }
-            ),
-            text,
+            location,
+            text: lure::decode_text(decoded(leaf), charset(leaf)),
             html,
         });
     }
