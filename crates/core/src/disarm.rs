@@ -148,8 +148,8 @@ pub(crate) fn rebuild(
         })
     };
     let body = part.name.is_none();
-    let html = (body && part.declared_type == "text/html") || part.true_type == Html;
-    match part.true_type {
+    let kind = rendered_as(part);
+    match kind {
         Pdf if content.pdf == Rebuild::Always => {
             Some(same(pdf::rebuild(bytes, content.links, budget)))
         }
@@ -157,7 +157,7 @@ pub(crate) fn rebuild(
             Some(same(raster::rebuild(bytes, part.true_type, &budget.limits)))
         }
         Svg if content.svg == Rebuild::Always => Some(same(svg::rebuild(bytes))),
-        _ if html && content.html != HtmlMode::Keep => Some(Ok(rebuild_html(bytes, part, content))),
+        Html if content.html != HtmlMode::Keep => Some(Ok(rebuild_html(bytes, part, content))),
         _ if body && part.declared_type == "text/plain" && content.links == LinkMode::Defang => {
             let text = crate::mime::decode_charset(bytes, part.charset);
             let (text, n) = html::defang_text(&text);
@@ -173,6 +173,32 @@ pub(crate) fn rebuild(
             })
         }
         _ => None,
+    }
+}
+
+/// What a reader's client renders a part as. Markup is judged by its
+/// content first; text without the markers sniffing looks for (a bare
+/// `<img src=x onerror=...>`, an SVG behind a long comment) is still
+/// rendered as HTML or SVG when its declared type or file name says so, and
+/// must be rebuilt as such.
+fn rendered_as(part: &PartInfo) -> FileType {
+    let textual = matches!(part.true_type, FileType::Text | FileType::Xml);
+    if !textual {
+        return part.true_type;
+    }
+    let ext = part
+        .name
+        .and_then(|n| n.rsplit_once('.'))
+        .map(|(_, e)| e.to_ascii_lowercase());
+    let declared = part.declared_type.to_ascii_lowercase();
+    if declared == "image/svg+xml" || ext.as_deref() == Some("svg") {
+        FileType::Svg
+    } else if matches!(declared.as_str(), "text/html" | "application/xhtml+xml")
+        || matches!(ext.as_deref(), Some("htm" | "html" | "xhtml" | "shtml"))
+    {
+        FileType::Html
+    } else {
+        part.true_type
     }
 }
 
@@ -272,6 +298,62 @@ pub(crate) fn content_type(declared: &str, t: FileType) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn info<'a>(t: FileType, declared: &'a str, name: Option<&'a str>) -> PartInfo<'a> {
+        PartInfo {
+            true_type: t,
+            declared_type: declared,
+            charset: None,
+            name,
+        }
+    }
+
+    #[test]
+    fn markup_without_markers_is_rebuilt_as_it_renders() {
+        let content = ContentPolicy::inbound();
+        let mut budget = Budget::new(&crate::limits::Limits::default());
+        let html = b"<img src=x onerror=alert(1)><p>invoice</p>";
+        let t = crate::identify(html);
+        assert_eq!(t, FileType::Text, "sniffing sees no HTML marker here");
+        for part in [
+            info(t, "application/octet-stream", Some("invoice.html")),
+            info(t, "text/html", Some("invoice.dat")),
+            info(t, "text/html", None),
+        ] {
+            let out = rebuild(html, &part, &content, &mut budget)
+                .expect("rebuilt")
+                .expect("sanitized");
+            let out = String::from_utf8(out.disarmed.bytes).unwrap();
+            assert!(!out.contains("onerror"), "{out}");
+        }
+        let svg = [
+            b"<!--".as_slice(),
+            &[b'x'; 2048],
+            b"--><svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>",
+        ]
+        .concat();
+        let t = crate::identify(&svg);
+        assert_ne!(t, FileType::Svg, "the root is beyond what sniffing reads");
+        let out = rebuild(
+            &svg,
+            &info(t, "application/octet-stream", Some("chart.svg")),
+            &content,
+            &mut budget,
+        )
+        .expect("rebuilt")
+        .expect("clean");
+        assert!(!String::from_utf8_lossy(&out.disarmed.bytes).contains("onload"));
+        // Plain text named as text stays text.
+        assert!(
+            rebuild(
+                b"a < b",
+                &info(FileType::Text, "text/plain", Some("a.txt")),
+                &content,
+                &mut budget
+            )
+            .is_none()
+        );
+    }
 
     #[test]
     fn renames_follow_the_content() {

@@ -258,3 +258,20 @@ fn members_after_a_bomb_are_never_passed_unread() {
     assert_eq!(kinds, ["archive_bomb", "limit_exceeded"], "{part:?}");
     assert_eq!(part.action, mugai_core::PartAction::Remove);
 }
+
+#[test]
+fn an_html_attachment_that_sniffs_as_text_is_still_sanitized() {
+    let raw = mugai_core::wrap_attachment(
+        "請求書.html",
+        b"<img src=x onerror=\"location='https://evil.example/'\"><p>invoice</p>",
+        "\r\n",
+    );
+    let out = deliver(&raw);
+    let msg = mail_parser::MessageParser::default()
+        .parse(&out)
+        .expect("a message");
+    let part = msg.attachment(0).expect("the attachment is delivered");
+    let html = String::from_utf8_lossy(part.contents());
+    assert!(!html.contains("onerror") && !html.contains("evil.example"), "{html}");
+    assert!(html.contains("invoice"), "{html}");
+}
