@@ -206,13 +206,11 @@ fn appended(bytes: &[u8], t: FileType) -> Option<usize> {
         FileType::Jpeg => jpeg_end(bytes)?,
         _ => return None,
     };
-    let rest = bytes.len().checked_sub(end)?;
+    let tail = bytes.get(end..)?;
     // Some writers pad with a newline or zeros; that is no payload.
-    (bytes[end..]
-        .iter()
+    tail.iter()
         .any(|&b| !matches!(b, 0 | b'\r' | b'\n'))
-        && rest > 0)
-        .then_some(rest)
+        .then_some(tail.len())
 }
 
 fn png_end(b: &[u8]) -> Option<usize> {

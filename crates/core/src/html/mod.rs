@@ -13,14 +13,6 @@ pub(crate) use sanitize::{active_left, sanitize};
 pub(crate) use text::to_text;
 
 use crate::finding::{Finding, FindingKind};
-
-/// A boxed end-tag handler; closures do not coerce to lol_html's alias by
-/// themselves.
-fn end_handler(
-    f: impl FnOnce(&mut lol_html::html_content::EndTag<'_>) -> lol_html::HandlerResult + 'static,
-) -> lol_html::EndTagHandler<'static> {
-    Box::new(f)
-}
 use crate::identify::find_ci;
 
 /// Only the head of a huge page is searched; smuggling pages are small.

@@ -8,9 +8,17 @@ use std::rc::Rc;
 use lol_html::html_content::{EndTag, TextType};
 use lol_html::{RewriteStrSettings, doc_text, element, rewrite_str};
 
-use super::{end_handler, links};
+use super::links;
 use crate::lure::text::decode_entities;
 use crate::policy::LinkMode;
+
+/// A boxed end-tag handler; closures do not coerce to lol_html's alias by
+/// themselves.
+fn end_handler(
+    f: impl FnOnce(&mut lol_html::html_content::EndTag<'_>) -> lol_html::HandlerResult + 'static,
+) -> lol_html::EndTagHandler<'static> {
+    Box::new(f)
+}
 
 /// Elements that start and end a line.
 const BLOCKS: &str = "p, div, h1, h2, h3, h4, h5, h6, tr, table, ul, ol, dl, dt, dd, blockquote, \

@@ -12,15 +12,9 @@ use crate::disarm::Tally;
 use crate::limits::Budget;
 use crate::policy::LinkMode;
 
-/// Dictionary keys that are active content wherever they appear: the action
-/// or file is dropped with the key.
+/// Dictionary keys that carry rich media; every key the inspector looks
+/// for (`/JS`, `/AA`, `/EF`, `/XFA`, ...) goes as well, by `super::active_name`.
 const ACTIVE_KEYS: &[(&[u8], &str)] = &[
-    (b"JS", "JavaScript"),
-    (b"JavaScript", "JavaScript"),
-    (b"AA", "additional actions (/AA)"),
-    (b"EmbeddedFiles", "embedded files"),
-    (b"EF", "embedded file"),
-    (b"XFA", "XFA form"),
     (b"RichMediaContent", "rich media (Flash)"),
     (b"RichMediaSettings", "rich media (Flash)"),
 ];

@@ -272,6 +272,9 @@ fn an_html_attachment_that_sniffs_as_text_is_still_sanitized() {
         .expect("a message");
     let part = msg.attachment(0).expect("the attachment is delivered");
     let html = String::from_utf8_lossy(part.contents());
-    assert!(!html.contains("onerror") && !html.contains("evil.example"), "{html}");
+    assert!(
+        !html.contains("onerror") && !html.contains("evil.example"),
+        "{html}"
+    );
     assert!(html.contains("invoice"), "{html}");
 }
