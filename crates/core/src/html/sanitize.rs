@@ -259,7 +259,11 @@ fn clean_attributes(el: &mut Element, tally: &mut Tally) {
                 // Quotes cannot survive: the value is written back quoted.
                 let _ = el.set_attribute("style", &clean.replace('"', "'"));
             }
-        } else if URL_ATTRIBUTES.contains(&name.as_str()) {
+        } else if URL_ATTRIBUTES.contains(&name.as_str())
+            // Links are `a` and `area`; an `href` anywhere else is only
+            // something for a script, or a client, to follow.
+            || (name == "href" && !matches!(tag.as_str(), "a" | "area"))
+        {
             let url = links::normalize_url(&value);
             let keep = (tag == "img" && name == "src")
                 && (url.to_ascii_lowercase().starts_with("cid:") || links::is_data_image(&url));
@@ -542,6 +546,15 @@ mod tests {
             let (once, _) = clean(h);
             assert_eq!(clean(&once).0, once, "{h}");
         }
+    }
+
+    #[test]
+    fn fuzz_html_href_outside_links_goes() {
+        let (out, _) = clean(
+            "<htmlour href=\"http3://example.jp/a\">x</htmlour><a href='https://example.jp/'>y</a>",
+        );
+        assert!(!out.contains("http3"), "{out}");
+        assert!(out.contains("href='https://example.jp/'"), "{out}");
     }
 
     #[test]
