@@ -262,7 +262,8 @@ fn clean_attributes(el: &mut Element, tally: &mut Tally) {
         } else if URL_ATTRIBUTES.contains(&name.as_str())
             // Links are `a` and `area`; an `href` anywhere else is only
             // something for a script, or a client, to follow.
-            || (name == "href" && !matches!(tag.as_str(), "a" | "area"))
+            // (`link` and `base` are dropped whole, and counted so).
+            || (name == "href" && !matches!(tag.as_str(), "a" | "area") && !el.removed())
         {
             let url = links::normalize_url(&value);
             let keep = (tag == "img" && name == "src")
