@@ -230,11 +230,23 @@ fn clean_attributes(el: &mut Element, tally: &mut Tally) {
         tally.add("malformed tag");
         return;
     }
-    let names: Vec<(String, String)> = el
-        .attributes()
-        .iter()
-        .map(|a| (a.name(), a.value()))
-        .collect();
+    let mut names: Vec<(String, String)> = Vec::new();
+    for a in el.attributes() {
+        let name = a.name().to_ascii_lowercase();
+        if !names.iter().any(|(n, _)| *n == name) {
+            names.push((name, a.value()));
+        }
+    }
+    if names.len() < el.attributes().len() {
+        // A client reads the first of two same-named attributes, another
+        // parser may read the last: only the first is written back.
+        tally.add("duplicate attribute");
+        for (name, value) in &names {
+            el.remove_attribute(name);
+            // A name that `remove_attribute` takes can be set again.
+            let _ = el.set_attribute(name, value);
+        }
+    }
     for (name, value) in names {
         if name.starts_with("on") {
             el.remove_attribute(&name);
@@ -433,6 +445,31 @@ mod tests {
             removed.iter().any(|r| r.starts_with("event handler ×2")),
             "{removed:?}"
         );
+    }
+
+    /// fuzz html 67c484c8: the second of two `href`s was a script link,
+    /// checked by nobody since the link rule reads only the first.
+    #[test]
+    fn fuzz_html_67c484c8_only_the_first_of_duplicate_attributes_is_kept() {
+        let (out, removed) = clean(
+            "<a href=\"https://ok.example/\" HREF=\"javascript:x()\" title=a title='b\"c'>t</a>\
+             <img src=cid:a src=https://t.example/p.gif>",
+        );
+        assert!(
+            !out.contains("javascript") && !out.contains("t.example"),
+            "{out}"
+        );
+        assert_eq!(out.matches("href=").count(), 1, "{out}");
+        assert!(
+            out.contains("title=\"a\"") && !out.contains("b&quot;c"),
+            "{out}"
+        );
+        assert!(out.contains("src=\"cid:a\""), "{out}");
+        assert!(
+            removed.contains(&"duplicate attribute ×2".to_owned()),
+            "{removed:?}"
+        );
+        assert_eq!(active_left(&out), None);
     }
 
     #[test]
