@@ -244,6 +244,11 @@ fn clean_element(e: &BytesStart, tally: &mut Tally) -> Result<BytesStart<'static
     let mut out = BytesStart::new(e.name().as_ref().to_owned());
     for attr in e.attributes() {
         let attr = attr.map_err(|e| format!("unreadable SVG attribute: {e}"))?;
+        // An XML reader refuses such a name; a lenient one reads it anew.
+        if !well_formed_name(attr.key.as_ref()) {
+            tally.add("malformed attribute");
+            continue;
+        }
         let local = attr.key.local_name().as_ref().to_ascii_lowercase();
         let value = attr
             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
@@ -368,6 +373,13 @@ mod tests {
         );
         let quoted = rebuild(b"<svg x='\"'/>").unwrap().0;
         assert_eq!(rebuild(&quoted).unwrap().0, quoted);
+    }
+
+    #[test]
+    fn fuzz_svg_2d080933_malformed_attribute_names_go() {
+        let (out, removed) = clean("<svg a\u{8}=\"0\"><set x/y.download=\"1\" to=\"2\"/></svg>");
+        assert_eq!(out, "<svg><set to=\"2\"/></svg>");
+        assert_eq!(removed, ["malformed attribute ×2"]);
     }
 
     #[test]

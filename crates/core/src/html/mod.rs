@@ -35,7 +35,7 @@ pub(crate) fn inspect(bytes: &[u8], location: &str, out: &mut Vec<Finding>) {
             signals.push(what);
         }
     }
-    let download = has(" download") || has(".download") || has("'download'") || has("\"download\"");
+    let download = names_download(b);
     let data_download =
         download && (has("href=\"data:") || has("href='data:") || has("href=data:"));
     let smuggling =
@@ -54,6 +54,35 @@ pub(crate) fn inspect(bytes: &[u8], location: &str, out: &mut Vec<Finding>) {
             rule: None,
         });
     }
+}
+
+/// `download` as an attribute (`<a download href=…>`, `download="x.zip"`),
+/// a property (`a.download =`) or a key (`setAttribute('download', …)`),
+/// not the word in text: a drawing labelled "download" beside an embedded
+/// image is no smuggling.
+fn names_download(b: &[u8]) -> bool {
+    // How far back the `<` of the tag around an attribute is looked for.
+    const TAG_LOOKBACK: usize = 4096;
+    let mut from = 0;
+    while let Some(i) = find_ci(&b[from..], b"download") {
+        let at = from + i;
+        let end = at + b"download".len();
+        let before = at.checked_sub(1).map(|j| b[j]);
+        let after = b[end..].iter().copied().find(|c| !c.is_ascii_whitespace());
+        let in_tag = || {
+            let head = &b[at.saturating_sub(TAG_LOOKBACK)..at];
+            head.iter().rposition(|&c| c == b'<') > head.iter().rposition(|&c| c == b'>')
+        };
+        let attribute = before.is_some_and(|c| c.is_ascii_whitespace())
+            && (matches!(after, Some(b'=' | b'>' | b'/')) || in_tag());
+        let property = before == Some(b'.') && after == Some(b'=');
+        let key = matches!(before, Some(q @ (b'\'' | b'"')) if b.get(end) == Some(&q));
+        if attribute || property || key {
+            return true;
+        }
+        from = end;
+    }
+    false
 }
 
 #[cfg(test)]
@@ -84,5 +113,23 @@ mod tests {
         assert!(!found(
             "<script>document.title='x'</script><p>download our app</p>"
         ));
+        // fuzz svg 2d080933: the word beside a data image, in text and in
+        // a malformed attribute name, is no download attribute.
+        assert!(!found(
+            "<svg><image href=\"data:image/png;base64,iVBOR\"/><text>x.download me</text></svg>"
+        ));
+    }
+
+    #[test]
+    fn download_is_found_as_markup_or_code() {
+        for page in [
+            "<a download href=\"data:application/zip;base64,UEsDB\">x</a>",
+            "<a href=data:application/zip;base64,UEsDB download>x</a>",
+            "<a href='data:,x' DOWNLOAD = 'x.zip'>x</a>",
+            "<script>a.setAttribute(\"download\", n)</script><a href=\"data:,x\">",
+            "<script>a.download = n</script><a href=\"data:,x\">",
+        ] {
+            assert!(found(page), "{page}");
+        }
     }
 }
