@@ -177,6 +177,16 @@ impl Engine {
         let dir = self.policy.direction(envelope.direction);
         let limits = &self.policy.limits;
         let mut report = self.empty_report(raw, envelope, started);
+        // SMTP hands every message over with its last line ended, and that is
+        // what the recipient reads: a header field cut off by the end of the
+        // input loses its address to the parser until a line end follows it.
+        let completed;
+        let raw = if raw.is_empty() || raw.ends_with(b"\n") {
+            raw
+        } else {
+            completed = [raw, line_ending(raw)].concat();
+            &completed[..]
+        };
         let stop = |mut report: Report, action: MessageAction, reason: String| {
             report.verdict = match action {
                 MessageAction::Quarantine => Verdict::Quarantine,

@@ -210,11 +210,23 @@ fn bodies_and_blank_lines_keep_their_bytes() {
         b"From: a@example.jp\r\nSubject: mixed\n\nbody\n",
         b"From: a@example.jp\r\n\r\nno final line break",
         // fuzz/mime crash-59e1347a: headers only, no blank line, no body.
-        b"Fro Nov 56 09\nfirs",
+        b"From: a@example.jp\nfirs",
     ] {
+        // The last line is ended, as SMTP delivers it, with the message's
+        // own line ending.
+        let mut ended = raw.to_vec();
+        if !raw.ends_with(b"\n") {
+            let crlf = raw.windows(2).position(|w| w == b"\r\n")
+                == raw.iter().position(|&c| c == b'\n').map(|i| i - 1);
+            ended.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+        }
         let out = deliver(raw);
-        assert!(out.ends_with(raw), "{:?}", String::from_utf8_lossy(&out));
+        assert!(out.ends_with(&ended), "{:?}", String::from_utf8_lossy(&out));
     }
+    // No header field at all: unparseable once its last line is ended, as
+    // it is when it comes by SMTP; held, not passed.
+    let out = engine().process(b"Fro Nov 56 09\nfirs", &Envelope::default());
+    assert_eq!(out.verdict, Verdict::Quarantine, "{:?}", out.report.reason);
 }
 
 /// A message refused for a limit is still named in its audit record.
@@ -277,4 +289,29 @@ fn an_html_attachment_that_sniffs_as_text_is_still_sanitized() {
         "{html}"
     );
     assert!(html.contains("invoice"), "{html}");
+}
+
+/// fuzz lure eae748e7: a From field cut off by the end of the input had no
+/// address for the parser; the delivered copy, its line ended, had one and
+/// scored higher, over the quarantine threshold.
+#[test]
+fn fuzz_lure_eae748e7_a_last_line_without_its_end_is_read_as_delivered() {
+    let raw = "Return-Path: <info@other.example.net>\r\n\
+Authentication-Results: mx.city.example.lg.jp; spf=fail smtp.mailfrom=example-partner.co.jp; \
+dmarc=fail (p=reject dis=none) header.from=example-partner.co.jp\r\n\
+From: 経理 <keiri@example-partner.co.jp>";
+    let engine = mugai_core::internal::lure_engine();
+    let out = engine.process(raw.as_bytes(), &Envelope::default());
+    assert_eq!(
+        out.report.message.from.as_deref(),
+        Some("経理 <keiri@example-partner.co.jp>")
+    );
+    let lure = out.report.lure.as_ref().expect("scored");
+    assert!(
+        lure.symbols
+            .iter()
+            .any(|s| s.name == "ENVFROM_OTHER_DOMAIN"),
+        "{lure:?}"
+    );
+    mugai_core::internal::check_lure(&engine, raw.as_bytes()).unwrap();
 }
