@@ -4,6 +4,7 @@
 //! that say where they go.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::rc::Rc;
 
 use lol_html::html_content::{ContentType, Element, TextType};
@@ -230,12 +231,15 @@ fn clean_attributes(el: &mut Element, tally: &mut Tally) {
         tally.add("malformed tag");
         return;
     }
-    let mut names: Vec<(String, String)> = Vec::new();
-    for a in el.attributes() {
-        let name = a.name().to_ascii_lowercase();
-        if !names.iter().any(|(n, _)| *n == name) {
-            names.push((name, a.value()));
-        }
+    // `name()` is lower case.
+    let mut names: Vec<(String, String)> = el
+        .attributes()
+        .iter()
+        .map(|a| (a.name(), a.value()))
+        .collect();
+    if names.len() > 1 {
+        let mut seen = HashSet::new();
+        names.retain(|(name, _)| seen.insert(name.clone()));
     }
     if names.len() < el.attributes().len() {
         // A client reads the first of two same-named attributes, another
