@@ -398,11 +398,16 @@ impl Engine {
         // was not inspected; anything else is parsed again and checked.
         let t = Instant::now();
         let untouched = replacements.is_empty() && output.ends_with(raw);
+        let unchanged = Rebuild {
+            replacements: &BTreeMap::new(),
+            ..rebuild
+        };
         if !untouched
             && let Err(why) = verify(
                 &output,
                 expected_leaves(&report, &replacements, summary.as_deref()),
                 limits,
+                |root| unchanged.message(root, &trace, None),
             )
         {
             return stop(
@@ -826,19 +831,26 @@ fn verify(
     output: &[u8],
     expected: Vec<[u8; 32]>,
     limits: &crate::limits::Limits,
+    serialize: impl Fn(&Entity) -> Vec<u8>,
 ) -> Result<(), String> {
     let root = mime::parse(output, limits).map_err(|e: MimeError| e.describe())?;
     let mut leaves = Vec::new();
     collect_leaves(&root, &mut leaves);
     let mut got: Vec<[u8; 32]> = leaves.iter().map(|e| sha256(decoded(e))).collect();
     got.sort_unstable();
-    if got == expected {
-        Ok(())
-    } else {
-        Err(format!(
+    if got != expected {
+        return Err(format!(
             "{} leaves found, {} expected, or their contents differ",
             got.len(),
             expected.len()
-        ))
+        ));
     }
+    // Read the next time (by the client, or a gateway after us), it must
+    // read the same: written again from its own parse, it is the same bytes.
+    // Where mail-parser's recovery from corrupt structure is no fixed point,
+    // it is not.
+    if serialize(&root) != output {
+        return Err("it does not read back as written".into());
+    }
+    Ok(())
 }
