@@ -453,8 +453,12 @@ pub(crate) fn tag_subject(header: &[u8], tag: &str, eol: &[u8]) -> Vec<u8> {
             out.extend_from_slice(f);
             continue;
         }
+        // Named, so it has a colon.
+        let Some(colon) = f.iter().position(|&c| c == b':') else {
+            out.extend_from_slice(f);
+            continue;
+        };
         done = true;
-        let colon = f.iter().position(|&c| c == b':').unwrap_or(f.len());
         let value = &f[colon + 1..];
         let trimmed = value.trim_ascii_start();
         // Whitespace between two encoded words is not displayed, so the
@@ -464,7 +468,7 @@ pub(crate) fn tag_subject(header: &[u8], tag: &str, eol: &[u8]) -> Vec<u8> {
         } else {
             encode(tag)
         };
-        out.extend_from_slice(&f[..=colon.min(f.len() - 1)]);
+        out.extend_from_slice(&f[..=colon]);
         out.push(b' ');
         out.extend_from_slice(word.as_bytes());
         if !value.first().is_some_and(|c| *c == b' ' || *c == b'\t') {
@@ -484,7 +488,10 @@ pub(crate) fn tag_subject(header: &[u8], tag: &str, eol: &[u8]) -> Vec<u8> {
 
 /// Lower-case name of a header field.
 pub(crate) fn field_name(field: &[u8]) -> String {
-    let end = field.iter().position(|&c| c == b':').unwrap_or(field.len());
+    // A line without a colon is no field, and has no name.
+    let Some(end) = field.iter().position(|&c| c == b':') else {
+        return String::new();
+    };
     String::from_utf8_lossy(&field[..end])
         .trim()
         .to_ascii_lowercase()
@@ -532,6 +539,17 @@ mod tests {
         let f: Vec<_> = fields(h).collect();
         assert_eq!(f, [&b"Subject: a\r\n b\r\n"[..], b"To: x\r\n"]);
         assert_eq!(field_name(f[0]), "subject");
+    }
+
+    /// fuzz lure bf44f4d2: tagging a header with a `Subject` line that has
+    /// no colon sliced past its end.
+    #[test]
+    fn fuzz_lure_bf44f4d2_a_line_without_a_colon_is_no_field() {
+        assert_eq!(field_name(b"Subject\r\n"), "");
+        assert_eq!(
+            tag_subject(b"From: a\r\nSubject\r\n", "[!]", b"\r\n"),
+            b"From: a\r\nSubject\r\nSubject: [!]\r\n"
+        );
     }
 
     #[test]

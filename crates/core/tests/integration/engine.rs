@@ -315,3 +315,16 @@ From: 経理 <keiri@example-partner.co.jp>";
     );
     mugai_core::internal::check_lure(&engine, raw.as_bytes()).unwrap();
 }
+
+/// fuzz lure bf44f4d2: a tagged message with a `Subject` line without a
+/// colon panicked (and so tempfailed) while its subject was tagged.
+#[test]
+fn fuzz_lure_bf44f4d2_tagging_a_subject_line_without_a_colon() {
+    let raw = sample("hostile/fuzz_lure_bf44f4d2_subject_line_without_a_colon.eml");
+    let engine = mugai_core::internal::lure_engine();
+    let out = engine.process(&raw, &Envelope::default());
+    assert_eq!(out.verdict, Verdict::Deliver, "{:?}", out.report.reason);
+    let lure = out.report.lure.as_ref().expect("scored");
+    assert_eq!(lure.action, mugai_core::LureAction::Tag, "{lure:?}");
+    mugai_core::internal::check_lure(&engine, &raw).unwrap();
+}
