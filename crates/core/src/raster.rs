@@ -48,6 +48,10 @@ pub(crate) fn rebuild(
         .into_dimensions()
         .map_err(|e| format!("unreadable {}: {e}", t.name()))?;
     let pixels = u64::from(w) * u64::from(h);
+    // Nothing to show, and encoders write what their decoders refuse.
+    if pixels == 0 {
+        return Err(format!("a {w}×{h} image has no pixels"));
+    }
     if pixels > limits.max_image_pixels {
         return Err(format!(
             "{w}×{h} pixels, more than the {} allowed",
@@ -279,6 +283,17 @@ mod tests {
         };
         let err = rebuild(&png(100, 100), FileType::Png, &limits).unwrap_err();
         assert!(err.contains("100×100"), "{err}");
+    }
+
+    /// fuzz image e1b3d61b: an 8480×0 screen was written back as such,
+    /// which no decoder reads.
+    #[test]
+    fn fuzz_image_e1b3d61b_an_image_without_pixels_is_refused() {
+        let gif = include_bytes!(
+            "../../../samples/hostile/fuzz_image_e1b3d61b_gif_screen_of_no_height.gif"
+        );
+        let err = rebuild(gif, FileType::Gif, &Limits::default()).unwrap_err();
+        assert_eq!(err, "a 8480×0 image has no pixels");
     }
 
     #[test]
