@@ -86,7 +86,17 @@ pub fn check_rebuild(bytes: &[u8], t: FileType) -> Result<bool, String> {
         Some(Err(_)) => return Ok(false),
         Some(Ok(r)) => r.disarmed.bytes,
     };
-    let again_type = inspect_clean(&out).map_err(|a| format!("rebuilt {t:?} still active: {a}"))?;
+    // Smuggling is read from text, and text the rebuild keeps (an SVG's
+    // <text>) can spell it with no script left to run it; only a finding
+    // the input did not have counts (the engine removes that input anyway).
+    let smuggling = |f: &Finding| f.kind == crate::finding::FindingKind::HtmlSmuggling;
+    let known = if inspect(bytes, None).1.iter().any(smuggling) {
+        vec![crate::finding::FindingKind::HtmlSmuggling]
+    } else {
+        Vec::new()
+    };
+    let again_type =
+        inspect_clean(&out, &known).map_err(|a| format!("rebuilt {t:?} still active: {a}"))?;
     if again_type != t {
         return Err(format!("rebuilding turned {t:?} into {again_type:?}"));
     }
@@ -217,12 +227,12 @@ pub fn disarm_file(bytes: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// The true type of rebuilt output, or the findings in it that the
-/// built-in policy would act on.
-fn inspect_clean(out: &[u8]) -> Result<FileType, String> {
+/// built-in policy would act on, besides those of the `known` kinds.
+fn inspect_clean(out: &[u8], known: &[crate::finding::FindingKind]) -> Result<FileType, String> {
     let (t, findings) = inspect(out, None);
     let active: Vec<&Finding> = findings
         .iter()
-        .filter(|f| crate::default_action(f.kind) >= PartAction::Disarm)
+        .filter(|f| crate::default_action(f.kind) >= PartAction::Disarm && !known.contains(&f.kind))
         .collect();
     if active.is_empty() {
         Ok(t)
@@ -239,7 +249,7 @@ pub fn check_disarm(bytes: &[u8]) -> Result<bool, String> {
     let Ok(out) = disarm_file(bytes) else {
         return Ok(false);
     };
-    let t = inspect_clean(&out).map_err(|a| format!("disarmed output still active: {a}"))?;
+    let t = inspect_clean(&out, &[]).map_err(|a| format!("disarmed output still active: {a}"))?;
     // Rebuilders (PDF, SVG) always succeed; they must give the same bytes.
     if let Ok(again) = disarm_file(&out)
         && again != out

@@ -36,13 +36,17 @@ pub(crate) fn inspect(bytes: &[u8], location: &str, out: &mut Vec<Finding>) {
         }
     }
     let download = names_download(b);
-    let data_download =
-        download && (has("href=\"data:") || has("href='data:") || has("href=data:"));
-    let smuggling =
-        (scripted && !signals.is_empty() && (download || signals.len() >= 2)) || data_download;
+    // A data: link saved as a file, by its attribute or by script that
+    // sets it; without script, a word in code-like text does nothing.
+    let data_download = (download == Some(Download::Attribute) || (scripted && download.is_some()))
+        && (has("href=\"data:") || has("href='data:") || has("href=data:"));
+    let smuggling = (scripted && !signals.is_empty() && (download.is_some() || signals.len() >= 2))
+        || data_download;
     if smuggling {
-        if download {
-            signals.push("download attribute");
+        match download {
+            Some(Download::Attribute) => signals.push("download attribute"),
+            Some(Download::Code) => signals.push("download property"),
+            None => {}
         }
         if data_download {
             signals.push("data: URI link");
@@ -56,13 +60,21 @@ pub(crate) fn inspect(bytes: &[u8], location: &str, out: &mut Vec<Finding>) {
     }
 }
 
-/// `download` as an attribute (`<a download href=…>`, `download="x.zip"`),
-/// a property (`a.download =`) or a key (`setAttribute('download', …)`),
-/// not the word in text: a drawing labelled "download" beside an embedded
-/// image is no smuggling.
-fn names_download(b: &[u8]) -> bool {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Download {
+    /// Script that names it: `a.download =`, `setAttribute('download', …)`.
+    Code,
+    /// Markup: `<a download href=…>`, `download="x.zip"`.
+    Attribute,
+}
+
+/// How `download` is named, the attribute first; never by the word in
+/// text: a drawing labelled "download" beside an embedded image is no
+/// smuggling.
+fn names_download(b: &[u8]) -> Option<Download> {
     // How far back the `<` of the tag around an attribute is looked for.
     const TAG_LOOKBACK: usize = 4096;
+    let mut found = None;
     let mut from = 0;
     while let Some(i) = find_ci(&b[from..], b"download") {
         let at = from + i;
@@ -77,12 +89,15 @@ fn names_download(b: &[u8]) -> bool {
             && (matches!(after, Some(b'=' | b'>' | b'/')) || in_tag());
         let property = before == Some(b'.') && after == Some(b'=');
         let key = matches!(before, Some(q @ (b'\'' | b'"')) if b.get(end) == Some(&q));
-        if attribute || property || key {
-            return true;
+        if attribute {
+            return Some(Download::Attribute);
+        }
+        if property || key {
+            found = Some(Download::Code);
         }
         from = end;
     }
-    false
+    found
 }
 
 #[cfg(test)]
@@ -117,6 +132,10 @@ mod tests {
         // a malformed attribute name, is no download attribute.
         assert!(!found(
             "<svg><image href=\"data:image/png;base64,iVBOR\"/><text>x.download me</text></svg>"
+        ));
+        // fuzz svg c93f8349: nor is code in the text of a page without script.
+        assert!(!found(
+            "<svg><image href=\"data:image/png;base64,iVBOR\"/><text>w.download=\"x\"</text></svg>"
         ));
     }
 

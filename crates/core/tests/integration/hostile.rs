@@ -97,3 +97,21 @@ fn rebuild_is_clean_and_idempotent_on_every_sample() {
     }
     assert!(rebuilt >= 45, "only {rebuilt} rebuilt");
 }
+
+/// Text an SVG keeps may spell smuggling (fuzz svg c93f8349 came close):
+/// the rebuild oracle holds the rebuilt file to what the original did not
+/// already have, and the engine removes the original.
+#[test]
+fn smuggling_spelled_in_svg_text_is_no_rebuild_failure() {
+    let svg =
+        b"<svg xmlns=\"http://www.w3.org/2000/svg\"><image href=\"data:image/png;base64,iVBOR\"/>\
+<text>javascript: a.download = new Blob([atob(x)])</text></svg>";
+    assert_eq!(
+        internal::check_rebuild(svg, mugai_core::FileType::Svg),
+        Ok(true)
+    );
+    let raw = wrap_attachment("chart.svg", svg, "\r\n");
+    let out = Engine::new(Policy::default()).process(&raw, &Envelope::default());
+    let part = &out.report.parts[1];
+    assert_eq!(part.action, mugai_core::PartAction::Remove, "{part:?}");
+}
