@@ -5,7 +5,7 @@
 
 use quick_xml::Reader;
 use quick_xml::Writer;
-use quick_xml::events::{BytesDecl, BytesStart, Event};
+use quick_xml::events::{BytesDecl, BytesStart, BytesText, Event};
 
 use crate::disarm::Tally;
 use crate::html::{clean_css, is_data_image};
@@ -135,6 +135,10 @@ pub(crate) fn rebuild(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), String> {
             // Outside the root only whitespace is XML; `#!` there would
             // make the file a script to anything that sniffs it.
             Event::Text(_) | Event::CData(_) if depth == 0 => None,
+            // A raw `<` is markup to anything that sniffs the file (a
+            // `<job>` beside a `<script>` is a Windows script): CDATA is
+            // written as text, escaped.
+            Event::CData(t) if skipping == 0 => Some(Event::Text(BytesText::new(&t).into_owned())),
             other if skipping == 0 => Some(other),
             _ => None,
         };
@@ -380,6 +384,21 @@ mod tests {
         let (out, removed) = clean("<svg a\u{8}=\"0\"><set x/y.download=\"1\" to=\"2\"/></svg>");
         assert_eq!(out, "<svg><set to=\"2\"/></svg>");
         assert_eq!(removed, ["malformed attribute ×2"]);
+    }
+
+    /// fuzz svg e0130c46: CDATA kept `<job>` and `<script>` as they were,
+    /// and once the rebuild had moved them to the head of the file it was
+    /// sniffed as a Windows script.
+    #[test]
+    fn fuzz_svg_e0130c46_cdata_is_written_as_text() {
+        let (out, _) =
+            clean("<svg><text><![CDATA[<job><script>x & y</script></job>]]></text></svg>");
+        assert_eq!(
+            out,
+            "<svg><text>&lt;job&gt;&lt;script&gt;x &amp; y&lt;/script&gt;&lt;/job&gt;</text></svg>"
+        );
+        assert_eq!(crate::identify(out.as_bytes()), crate::FileType::Svg);
+        assert_eq!(clean(&out).0, out);
     }
 
     #[test]
