@@ -316,8 +316,8 @@ From: 経理 <keiri@example-partner.co.jp>";
     mugai_core::internal::check_lure(&engine, raw.as_bytes()).unwrap();
 }
 
-/// fuzz lure bf44f4d2: a tagged message with a `Subject` line without a
-/// colon panicked (and so tempfailed) while its subject was tagged.
+/// fuzz lure bf44f4d2 (and engine 0dadcbd1): a message with a `Subject`
+/// line without a colon panicked (and so tempfailed) when it was tagged.
 #[test]
 fn fuzz_lure_bf44f4d2_tagging_a_subject_line_without_a_colon() {
     let raw = sample("hostile/fuzz_lure_bf44f4d2_subject_line_without_a_colon.eml");
