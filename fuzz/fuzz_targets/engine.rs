@@ -7,7 +7,10 @@ use libfuzzer_sys::fuzz_target;
 use mugai_core::{Engine, Envelope, Policy, internal};
 
 fuzz_target!(|data: &[u8]| {
-    let policy = Policy { limits: internal::fuzz_limits(), ..Policy::default() };
+    let policy = Policy {
+        limits: internal::fuzz_limits(),
+        ..Policy::default()
+    };
     let engine = Engine::new(policy);
     let outcome = engine.process(data, &Envelope::default());
     if let Err(e) = internal::check_outcome(&engine, &outcome) {

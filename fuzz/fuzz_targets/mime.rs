@@ -21,7 +21,9 @@ fuzz_target!(|data: &[u8]| {
     if let Some(out) = &outcome.message
         && let Err(e) = internal::mime_round_trip(out)
     {
-        panic!("unstable round trip ({unstable}) delivered, and what was delivered is unstable too ({e})");
+        panic!(
+            "unstable round trip ({unstable}) delivered, and what was delivered is unstable too ({e})"
+        );
     }
     if let Err(e) = internal::check_outcome(&engine, &outcome) {
         panic!("unstable round trip ({unstable}): {e}");

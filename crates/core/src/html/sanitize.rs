@@ -247,7 +247,7 @@ fn clean_attributes(el: &mut Element, tally: &mut Tally) {
         tally.add("duplicate attribute");
         for (name, value) in &names {
             el.remove_attribute(name);
-            // A name that `remove_attribute` takes can be set again.
+            // A name it refuses is malformed, and would go below anyway.
             let _ = el.set_attribute(name, value);
         }
     }

@@ -216,8 +216,10 @@ fn bodies_and_blank_lines_keep_their_bytes() {
         // own line ending.
         let mut ended = raw.to_vec();
         if !raw.ends_with(b"\n") {
-            let crlf = raw.windows(2).position(|w| w == b"\r\n")
-                == raw.iter().position(|&c| c == b'\n').map(|i| i - 1);
+            let crlf = raw
+                .iter()
+                .position(|&c| c == b'\n')
+                .is_some_and(|i| i > 0 && raw[i - 1] == b'\r');
             ended.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
         }
         let out = deliver(raw);
