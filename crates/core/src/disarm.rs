@@ -186,10 +186,8 @@ fn rendered_as(part: &PartInfo) -> FileType {
     if !textual {
         return part.true_type;
     }
-    let ext = part
-        .name
-        .and_then(|n| n.rsplit_once('.'))
-        .map(|(_, e)| e.to_ascii_lowercase());
+    // As Windows reads it: `invoice.html.` opens as HTML too.
+    let ext = part.name.and_then(crate::names::extension);
     let declared = part.declared_type.to_ascii_lowercase();
     if declared == "image/svg+xml" || ext.as_deref() == Some("svg") {
         FileType::Svg
@@ -319,6 +317,8 @@ mod tests {
             info(t, "application/octet-stream", Some("invoice.html")),
             info(t, "text/html", Some("invoice.dat")),
             info(t, "text/html", None),
+            // The dot and space Windows ignores do not hide the extension.
+            info(t, "application/octet-stream", Some("invoice.HTML. ")),
         ] {
             let out = rebuild(html, &part, &content, &mut budget)
                 .expect("rebuilt")
