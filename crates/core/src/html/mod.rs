@@ -72,21 +72,21 @@ enum Download {
 /// text: a drawing labelled "download" beside an embedded image is no
 /// smuggling.
 fn names_download(b: &[u8]) -> Option<Download> {
-    // How far back the `<` of the tag around an attribute is looked for.
-    const TAG_LOOKBACK: usize = 4096;
     let mut found = None;
     let mut from = 0;
+    // Whether the last `<` or `>` before `from` was a `<`: each byte is
+    // looked at once, however many times the word comes.
+    let mut in_tag = false;
     while let Some(i) = find_ci(&b[from..], b"download") {
         let at = from + i;
         let end = at + b"download".len();
+        if let Some(j) = b[from..at].iter().rposition(|&c| c == b'<' || c == b'>') {
+            in_tag = b[from + j] == b'<';
+        }
         let before = at.checked_sub(1).map(|j| b[j]);
         let after = b[end..].iter().copied().find(|c| !c.is_ascii_whitespace());
-        let in_tag = || {
-            let head = &b[at.saturating_sub(TAG_LOOKBACK)..at];
-            head.iter().rposition(|&c| c == b'<') > head.iter().rposition(|&c| c == b'>')
-        };
         let attribute = before.is_some_and(|c| c.is_ascii_whitespace())
-            && (matches!(after, Some(b'=' | b'>' | b'/')) || in_tag());
+            && (matches!(after, Some(b'=' | b'>' | b'/')) || in_tag);
         let property = before == Some(b'.') && after == Some(b'=');
         let key = matches!(before, Some(q @ (b'\'' | b'"')) if b.get(end) == Some(&q));
         if attribute {
@@ -150,5 +150,11 @@ mod tests {
         ] {
             assert!(found(page), "{page}");
         }
+        // However far the tag's `<` is: a long data: link comes first.
+        let long = format!(
+            "<a href=\"data:application/zip;base64,{}\" download class=x>x</a>",
+            "A".repeat(20_000)
+        );
+        assert!(found(&long));
     }
 }
