@@ -148,7 +148,7 @@ pub(crate) fn rebuild(
         })
     };
     let body = part.name.is_none();
-    let kind = rendered_as(part);
+    let kind = crate::names::rendered_as(part.true_type, part.name, Some(part.declared_type));
     match kind {
         Pdf if content.pdf == Rebuild::Always => {
             Some(same(pdf::rebuild(bytes, content.links, budget)))
@@ -173,30 +173,6 @@ pub(crate) fn rebuild(
             })
         }
         _ => None,
-    }
-}
-
-/// What a reader's client renders a part as. Markup is judged by its
-/// content first; text without the markers sniffing looks for (a bare
-/// `<img src=x onerror=...>`, an SVG behind a long comment) is still
-/// rendered as HTML or SVG when its declared type or file name says so, and
-/// must be rebuilt as such.
-fn rendered_as(part: &PartInfo) -> FileType {
-    let textual = matches!(part.true_type, FileType::Text | FileType::Xml);
-    if !textual {
-        return part.true_type;
-    }
-    // As Windows reads it: `invoice.html.` opens as HTML too.
-    let ext = part.name.and_then(crate::names::extension);
-    let declared = part.declared_type.to_ascii_lowercase();
-    if declared == "image/svg+xml" || ext.as_deref() == Some("svg") {
-        FileType::Svg
-    } else if matches!(declared.as_str(), "text/html" | "application/xhtml+xml")
-        || matches!(ext.as_deref(), Some("htm" | "html" | "xhtml" | "shtml"))
-    {
-        FileType::Html
-    } else {
-        part.true_type
     }
 }
 

@@ -178,6 +178,11 @@ impl<'b> Inspector<'b> {
             }
             _ => {}
         }
+        // Text a client renders as markup, by its declared type or name, is
+        // judged as markup too.
+        if names::rendered_as(t, name, declared_mime) != t {
+            html::inspect(bytes, location, &mut self.findings)
+        }
         t
     }
 

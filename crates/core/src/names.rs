@@ -69,6 +69,33 @@ pub(crate) fn extension(name: &str) -> Option<String> {
     split_extension(name).map(|(_, ext)| ext)
 }
 
+/// What a reader's client renders a part as. Markup is judged by its
+/// content first; text without the markers sniffing looks for (a bare
+/// `<img src=x onerror=...>`, an SVG behind a long comment) is still
+/// rendered as HTML or SVG when its declared type or file name says so, so
+/// it is inspected and rebuilt as such.
+pub(crate) fn rendered_as(
+    true_type: FileType,
+    name: Option<&str>,
+    declared: Option<&str>,
+) -> FileType {
+    if !matches!(true_type, FileType::Text | FileType::Xml) {
+        return true_type;
+    }
+    // As Windows reads it: `invoice.html.` opens as HTML too.
+    let ext = name.and_then(extension);
+    let declared = declared.unwrap_or_default().to_ascii_lowercase();
+    if declared == "image/svg+xml" || ext.as_deref() == Some("svg") {
+        FileType::Svg
+    } else if matches!(declared.as_str(), "text/html" | "application/xhtml+xml")
+        || matches!(ext.as_deref(), Some("htm" | "html" | "xhtml" | "shtml"))
+    {
+        FileType::Html
+    } else {
+        true_type
+    }
+}
+
 fn class_of(ext: &str) -> Option<FindingKind> {
     let is = |list: &[&str]| list.contains(&ext);
     if is(EXECUTABLE) {

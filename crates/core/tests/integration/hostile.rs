@@ -115,3 +115,44 @@ fn smuggling_spelled_in_svg_text_is_no_rebuild_failure() {
     let part = &out.report.parts[1];
     assert_eq!(part.action, mugai_core::PartAction::Remove, "{part:?}");
 }
+
+/// A smuggling page whose markup starts after a screen of text sniffs as
+/// text, but a client renders it as HTML by its name or declared type: it
+/// is inspected as HTML and removed in both directions, not only rebuilt
+/// inbound (outbound keeps HTML, so it crossed unchecked before).
+#[test]
+fn smuggling_in_a_page_that_sniffs_as_text_is_removed() {
+    let page = format!(
+        "{}<a href=\"data:application/zip;base64,UEsDBBQAAAAIAA==\" download=\"invoice.zip\">open</a>",
+        "Invoice for November, please see below.\n".repeat(40)
+    );
+    assert_eq!(
+        mugai_core::identify(page.as_bytes()),
+        mugai_core::FileType::Text
+    );
+    for direction in [
+        mugai_core::Direction::Inbound,
+        mugai_core::Direction::Outbound,
+    ] {
+        let envelope = Envelope {
+            direction,
+            ..Envelope::default()
+        };
+        for name in ["invoice.html", "invoice.HTML. "] {
+            let raw = wrap_attachment(name, page.as_bytes(), "\r\n");
+            let out = Engine::new(Policy::default()).process(&raw, &envelope);
+            let part = &out.report.parts[1];
+            assert_eq!(
+                part.action,
+                mugai_core::PartAction::Remove,
+                "{direction:?} {name}: {part:?}"
+            );
+            assert!(
+                part.findings
+                    .iter()
+                    .any(|f| f.kind == mugai_core::FindingKind::HtmlSmuggling),
+                "{part:?}"
+            );
+        }
+    }
+}
