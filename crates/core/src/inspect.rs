@@ -133,7 +133,9 @@ impl<'b> Inspector<'b> {
             self.finding(FindingKind::LimitExceeded, location, detail);
             return t;
         }
-        match t {
+        // Text a client renders as markup, by its declared type or name, is
+        // judged as markup.
+        match names::rendered_as(t, name, declared_mime) {
             t if t.is_archive() => self.walk_archive(t, bytes, hash, location, depth),
             FileType::Docx
             | FileType::Docm
@@ -177,11 +179,6 @@ impl<'b> Inspector<'b> {
                 html::inspect(bytes, location, &mut self.findings)
             }
             _ => {}
-        }
-        // Text a client renders as markup, by its declared type or name, is
-        // judged as markup too.
-        if names::rendered_as(t, name, declared_mime) != t {
-            html::inspect(bytes, location, &mut self.findings)
         }
         t
     }

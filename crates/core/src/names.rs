@@ -84,10 +84,11 @@ pub(crate) fn rendered_as(
     }
     // As Windows reads it: `invoice.html.` opens as HTML too.
     let ext = name.and_then(extension);
-    let declared = declared.unwrap_or_default().to_ascii_lowercase();
-    if declared == "image/svg+xml" || ext.as_deref() == Some("svg") {
+    let declared = |mime: &str| declared.is_some_and(|d| d.eq_ignore_ascii_case(mime));
+    if declared("image/svg+xml") || ext.as_deref() == Some("svg") {
         FileType::Svg
-    } else if matches!(declared.as_str(), "text/html" | "application/xhtml+xml")
+    } else if declared("text/html")
+        || declared("application/xhtml+xml")
         || matches!(ext.as_deref(), Some("htm" | "html" | "xhtml" | "shtml"))
     {
         FileType::Html
