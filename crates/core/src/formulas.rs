@@ -22,10 +22,8 @@ const MAX_FINDINGS: usize = 20;
 /// Findings from a text file that Excel would open as a sheet: by name
 /// (`.csv`, `.slk`, ...) or by SYLK's `ID;` first record.
 pub(crate) fn inspect(bytes: &[u8], name: Option<&str>, location: &str, out: &mut Vec<Finding>) {
-    let ext = name
-        .and_then(|n| n.rsplit_once('.'))
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
+    // As Windows reads it: `report.CSV. ` opens in Excel too.
+    let ext = name.and_then(crate::names::extension).unwrap_or_default();
     let sylk = bytes.starts_with(b"ID;") || ext == "slk";
     if !sylk && !matches!(ext.as_str(), "csv" | "tsv" | "prn") {
         return;
@@ -109,6 +107,10 @@ mod tests {
         );
         assert!(kinds(b"name,amount\n=SUM(B1:B2),1\n", "a.csv").is_empty());
         assert!(kinds(b"=cmd|'/c calc'!A0\n", "notes.md").is_empty());
+        assert_eq!(
+            kinds(b"=cmd|'/c calc'!A0\n", "report.CSV. "),
+            [FindingKind::Dde]
+        );
     }
 
     #[test]
