@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::engine::{Engine, Envelope, Outcome};
-use crate::finding::Finding;
+use crate::finding::{Finding, FindingKind};
 use crate::identify::FileType;
 use crate::inspect::{Inspector, sha256};
 use crate::limits::{Budget, Limits};
@@ -89,14 +89,17 @@ pub fn check_rebuild(bytes: &[u8], t: FileType) -> Result<bool, String> {
     // Smuggling is read from text, and text the rebuild keeps (an SVG's
     // <text>) can spell it with no script left to run it; only a finding
     // the input did not have counts (the engine removes that input anyway).
-    let smuggling = |f: &Finding| f.kind == crate::finding::FindingKind::HtmlSmuggling;
-    let known = if inspect(bytes, None).1.iter().any(smuggling) {
-        vec![crate::finding::FindingKind::HtmlSmuggling]
+    let known: &[FindingKind] = if inspect(bytes, None)
+        .1
+        .iter()
+        .any(|f| f.kind == FindingKind::HtmlSmuggling)
+    {
+        &[FindingKind::HtmlSmuggling]
     } else {
-        Vec::new()
+        &[]
     };
     let again_type =
-        inspect_clean(&out, &known).map_err(|a| format!("rebuilt {t:?} still active: {a}"))?;
+        inspect_clean(&out, known).map_err(|a| format!("rebuilt {t:?} still active: {a}"))?;
     if again_type != t {
         return Err(format!("rebuilding turned {t:?} into {again_type:?}"));
     }
@@ -228,7 +231,7 @@ pub fn disarm_file(bytes: &[u8]) -> Result<Vec<u8>, String> {
 
 /// The true type of rebuilt output, or the findings in it that the
 /// built-in policy would act on, besides those of the `known` kinds.
-fn inspect_clean(out: &[u8], known: &[crate::finding::FindingKind]) -> Result<FileType, String> {
+fn inspect_clean(out: &[u8], known: &[FindingKind]) -> Result<FileType, String> {
     let (t, findings) = inspect(out, None);
     let active: Vec<&Finding> = findings
         .iter()
