@@ -4,7 +4,7 @@
 
 use std::io::{Cursor, Read};
 
-use crate::finding::FindingKind;
+use crate::vocab::FindingKind;
 use crate::identify::FileType;
 use crate::inspect::Inspector;
 use crate::limits::Budget;

@@ -1,7 +1,7 @@
 //! Disarm: rebuild one part without its active content. The engine then
 //! inspects the result again and delivers it only if nothing active is left.
 
-use crate::finding::FindingKind;
+use crate::vocab::FindingKind;
 use crate::identify::FileType;
 use crate::limits::Budget;
 use crate::policy::{ContentPolicy, HtmlMode, LinkMode, Rebuild};

@@ -9,18 +9,18 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::disarm;
-use crate::finding::{Finding, FindingKind};
+use crate::finding::Finding;
+use crate::vocab::FindingKind;
 use crate::identify::identify;
 use crate::inspect::{Inspector, PartScan, sha256};
 use crate::limits::Budget;
 use crate::lure::{self, LureAction, LureRules, SentLog};
 use crate::mime::{self, Body, Entity, Headline, MimeError};
 use crate::notice;
-use crate::policy::{
-    ContentPolicy, Direction, DirectionPolicy, LinkMode, MessageAction, PartAction, Policy,
-};
+use crate::policy::{ContentPolicy, DirectionPolicy, LinkMode, Policy};
 use crate::rebuild::{Rebuild, Replacement};
-use crate::report::{MessageInfo, PartReport, Report, Timings, Verdict};
+use crate::report::{MessageInfo, PartReport, Report, Timings};
+use crate::vocab::{Direction, MessageAction, PartAction, Verdict};
 
 /// Who sent the message to whom, as seen by the MTA.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

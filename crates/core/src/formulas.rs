@@ -2,7 +2,8 @@
 //! file is opened in Excel. A CSV cell `=cmd|'/c calc'!A0` is a DDE call; a
 //! SYLK file can carry a whole XLM macro sheet with an `Auto_Open` name.
 
-use crate::finding::{Finding, FindingKind};
+use crate::finding::Finding;
+use crate::vocab::FindingKind;
 use crate::ooxml::is_dde_formula;
 
 /// XLM functions that run, load or write something.

@@ -3,7 +3,8 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::finding::{Finding, FindingKind};
+use crate::finding::Finding;
+use crate::vocab::FindingKind;
 use crate::identify::{FileType, identify};
 use crate::limits::{Budget, Exhausted};
 use crate::report::EntryReport;

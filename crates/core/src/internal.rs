@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 
 use crate::engine::{Engine, Envelope, Outcome};
-use crate::finding::{Finding, FindingKind};
+use crate::finding::Finding;
+use crate::vocab::FindingKind;
 use crate::identify::FileType;
 use crate::inspect::{Inspector, sha256};
 use crate::limits::{Budget, Limits};
 use crate::mime::{self, Body, Entity};
-use crate::policy::PartAction;
 use crate::rebuild::Rebuild;
-use crate::report::Verdict;
+use crate::vocab::{Direction, PartAction, Verdict};
 
 /// Limits small enough that one fuzz input finishes quickly.
 pub fn fuzz_limits() -> Limits {
@@ -350,7 +350,7 @@ pub fn check_lure(engine: &Engine, raw: &[u8]) -> Result<(), String> {
     if let Some(s) = lure.symbols.iter().find(|s| s.evidence.is_empty()) {
         return Err(format!("{} fired without evidence", s.name));
     }
-    let expected = engine.policy().lure(crate::policy::Direction::Inbound);
+    let expected = engine.policy().lure(Direction::Inbound);
     let held = matches!(
         lure.action,
         crate::lure::LureAction::Quarantine | crate::lure::LureAction::Reject

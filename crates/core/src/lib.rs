@@ -40,6 +40,8 @@ mod rebuild;
 mod report;
 mod rtf;
 mod svg;
+mod vocab;
+mod web;
 mod vba;
 mod wrap;
 mod xml;
@@ -47,7 +49,7 @@ mod xml;
 mod yara;
 
 pub use engine::{Engine, Envelope, Outcome};
-pub use finding::{Finding, FindingKind, RuleHit};
+pub use finding::{Finding, RuleHit};
 pub use identify::{FileType, identify};
 pub use limits::Limits;
 pub use lure::{
@@ -55,10 +57,11 @@ pub use lure::{
     SentLog, SymbolHit, normalize_message_id,
 };
 pub use policy::{
-    ContentPolicy, Direction, DirectionPolicy, HtmlMode, LinkMode, MessageAction, NoticeConfig,
-    PartAction, Policy, PolicyError, Rebuild, default_action,
+    ContentPolicy, DirectionPolicy, HtmlMode, LinkMode, NoticeConfig, Policy, PolicyError, Rebuild,
+    default_action,
 };
-pub use report::{DisarmReport, EntryReport, MessageInfo, PartReport, Report, Timings, Verdict};
+pub use report::{DisarmReport, EntryReport, MessageInfo, PartReport, Report, Timings};
+pub use vocab::{Direction, FindingKind, MessageAction, PartAction, Severity, Verdict};
 pub use wrap::wrap_attachment;
 #[cfg(feature = "yara")]
 pub use yara::{YaraError, YaraRules};

@@ -1,7 +1,8 @@
 //! Checks on file names: dangerous extensions, double extensions, bidi tricks,
 //! and names or declared types that disagree with the true type.
 
-use crate::finding::{Finding, FindingKind};
+use crate::finding::Finding;
+use crate::vocab::FindingKind;
 use crate::identify::{Family, FileType};
 
 /// Extensions Windows runs on double click.

@@ -1,7 +1,7 @@
 //! The notices a recipient reads: one at the top of a disarmed message, and
 //! one in place of each removed part. Japanese first, then English.
 
-use crate::finding::FindingKind;
+use crate::vocab::FindingKind;
 // Names shown to people never carry the bidi controls used to disguise them.
 use crate::names::BIDI;
 use crate::policy::NoticeConfig;

@@ -8,7 +8,7 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use crate::disarm::Item;
-use crate::finding::FindingKind;
+use crate::vocab::FindingKind;
 use crate::identify::{FileType, identify};
 use crate::limits::Budget;
 use crate::package::Package;

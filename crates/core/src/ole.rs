@@ -5,7 +5,8 @@ use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::disarm::Item;
-use crate::finding::{Finding, FindingKind};
+use crate::finding::Finding;
+use crate::vocab::FindingKind;
 use crate::identify::FileType;
 use crate::limits::Budget;
 

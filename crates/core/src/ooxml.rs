@@ -19,7 +19,7 @@ use quick_xml::name::ResolveResult;
 use quick_xml::{Reader, Writer, XmlVersion};
 
 use crate::disarm::Item;
-use crate::finding::FindingKind;
+use crate::vocab::FindingKind;
 use crate::identify::{FileType, identify};
 use crate::limits::Budget;
 use crate::package::Package;

@@ -4,51 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::finding::FindingKind;
+use crate::vocab::{Direction, FindingKind, MessageAction, PartAction};
 use crate::limits::Limits;
 use crate::lure::{LurePolicy, Organization};
-
-/// Which way a message crosses between segments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    /// Internet → closed segment (LGWAN): disarm.
-    #[default]
-    Inbound,
-    /// Closed segment → Internet: take-out restriction.
-    Outbound,
-}
-
-/// What to do with a part that has a finding. Ordered from mildest to strictest;
-/// a part with several findings gets the strictest action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PartAction {
-    /// Deliver the part; the finding is only reported.
-    Keep,
-    /// Deliver the part rebuilt without its active content (macros, DDE,
-    /// embedded objects, external references); when that cannot be done,
-    /// or the rebuilt part is not clean, remove it instead.
-    Disarm,
-    /// Replace the part by a notice; deliver the rest.
-    Remove,
-    /// Hold the whole message in quarantine; deliver nothing.
-    Quarantine,
-    /// Refuse the whole message (SMTP 550).
-    Reject,
-}
-
-/// What to do with a whole message that cannot be inspected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MessageAction {
-    /// Hold it in quarantine.
-    Quarantine,
-    /// Refuse it (SMTP 550).
-    Reject,
-    /// Ask the sender to retry later (SMTP 451).
-    Tempfail,
-}
 
 /// The policy of one direction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,21 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::finding::Finding;
 use crate::identify::FileType;
 use crate::lure::LureReport;
-use crate::policy::{Direction, PartAction};
-
-/// What happens to the message as a whole.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Deliver the rebuilt message.
-    Deliver,
-    /// Hold the original; deliver nothing.
-    Quarantine,
-    /// Refuse the message (SMTP 550).
-    Reject,
-    /// The engine could not decide; ask for a retry (SMTP 451). Never a pass.
-    Tempfail,
-}
+use crate::vocab::{Direction, PartAction, Verdict};
 
 /// The audit record of one message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

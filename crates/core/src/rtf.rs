@@ -7,7 +7,7 @@
 //! with groups still open closes them at the end.
 
 use crate::disarm::Item;
-use crate::finding::FindingKind;
+use crate::vocab::FindingKind;
 
 /// Groups that hold an embedded object or hidden binary data.
 const OBJECT_WORDS: [&str; 4] = ["object", "objdata", "datastore", "objupdate"];

@@ -5,14 +5,14 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::finding::{Finding, FindingKind, RuleHit};
-use crate::policy::PartAction;
+use crate::finding::{Finding, RuleHit};
+use crate::vocab::{FindingKind, PartAction, Severity};
 
 /// What a rule's metadata asks for.
 #[derive(Debug, Clone)]
 struct RuleMeta {
     description: String,
-    severity: String,
+    severity: Severity,
     action: Option<PartAction>,
     weight: f64,
 }
@@ -88,17 +88,11 @@ impl YaraRules {
                 Some(yara_x::MetaValue::String(s)) => Some(s.to_owned()),
                 _ => None,
             };
-            let severity = text(m.remove("severity")).unwrap_or_default();
-            let default_weight = match severity.as_str() {
-                "low" => 1.0,
-                "medium" => 2.0,
-                "high" => 4.0,
-                "critical" => 6.0,
-                other => {
-                    return Err(YaraError(format!(
-                        "rule {id}: severity {other:?} is not low, medium, high or critical"
-                    )));
-                }
+            let named = text(m.remove("severity")).unwrap_or_default();
+            let Some(severity) = Severity::parse(&named) else {
+                return Err(YaraError(format!(
+                    "rule {id}: severity {named:?} is not low, medium, high or critical"
+                )));
             };
             let action = match text(m.remove("action")).as_deref() {
                 Some("score") => None,
@@ -112,7 +106,7 @@ impl YaraRules {
                 }
             };
             let weight = match m.remove("weight") {
-                None => default_weight,
+                None => severity.default_weight(),
                 Some(yara_x::MetaValue::Integer(i)) => i as f64,
                 Some(yara_x::MetaValue::Float(f)) if f.is_finite() => f,
                 Some(_) => return Err(YaraError(format!("rule {id}: weight is not a number"))),
@@ -323,7 +317,8 @@ impl crate::inspect::PartScan for YaraScanner<'_> {
                 rule: Some(RuleHit {
                     namespace: key.0,
                     name: key.1,
-                    severity: meta.severity.clone(),
+                    description: meta.description.clone(),
+                    severity: meta.severity,
                     action: meta.action,
                     weight: meta.weight,
                     strings,

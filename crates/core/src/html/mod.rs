@@ -12,7 +12,8 @@ pub(crate) use links::{defang_text, is_data_image};
 pub(crate) use sanitize::{active_left, sanitize};
 pub(crate) use text::to_text;
 
-use crate::finding::{Finding, FindingKind};
+use crate::finding::Finding;
+use crate::vocab::FindingKind;
 use crate::identify::find_ci;
 
 /// Only the head of a huge page is searched; smuggling pages are small.

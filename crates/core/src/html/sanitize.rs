@@ -269,7 +269,7 @@ fn clean_attributes(el: &mut Element, tally: &mut Tally) {
             el.remove_attribute(&name);
             tally.add("form or frame target");
         } else if name == "style" {
-            let (clean, blocked) = css::clean(&crate::lure::text::decode_entities(&value));
+            let (clean, blocked) = css::clean(&crate::web::decode_entities(&value));
             if blocked > 0 {
                 tally.add_n("remote style reference", blocked);
                 // Quotes cannot survive: the value is written back quoted.
@@ -337,7 +337,7 @@ fn link(el: &mut Element, mode: LinkMode, state: &Rc<RefCell<State>>) {
         match s.anchors[from..].iter().position(|(h, _)| *h == raw) {
             Some(p) => {
                 s.next_anchor = from + p + 1;
-                crate::lure::text::decode_entities(&s.anchors[from + p].1)
+                crate::web::decode_entities(&s.anchors[from + p].1)
             }
             None => String::new(),
         }

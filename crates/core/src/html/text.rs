@@ -9,7 +9,7 @@ use lol_html::html_content::{EndTag, TextType};
 use lol_html::{RewriteStrSettings, doc_text, element, rewrite_str};
 
 use super::links;
-use crate::lure::text::decode_entities;
+use crate::web::decode_entities;
 use crate::policy::LinkMode;
 
 /// A boxed end-tag handler; closures do not coerce to lol_html's alias by

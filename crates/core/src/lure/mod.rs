@@ -5,18 +5,18 @@
 //! symbol by symbol with the evidence.
 
 mod auth;
-pub(crate) mod domain;
-pub(crate) mod links;
+mod links;
 mod rules;
-pub(crate) mod text;
+mod text;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::finding::FindingKind;
-use crate::policy::Direction;
+use crate::vocab::FindingKind;
+use crate::vocab::Direction;
+use crate::web::{self, domain};
 
 pub use rules::{LureRules, RulesError};
 
@@ -664,7 +664,7 @@ fn link_signals(hits: &mut Hits<'_>, body: &BodyText, org: &OrgIndex, from_org: 
         links::from_text(text)
     };
     for link in found {
-        let url = links::parse_url(&link.href);
+        let url = web::parse_url(&link.href);
         match url.scheme.as_str() {
             "javascript" | "vbscript" | "data" => {
                 let shown: String = link.href.chars().take(40).collect();
@@ -702,7 +702,7 @@ fn link_signals(hits: &mut Hits<'_>, body: &BodyText, org: &OrgIndex, from_org: 
                 format!("link host {host} imitates {k}: {why}"),
             );
         }
-        if let Some(shown) = link.shown.as_deref().and_then(links::shown_domain) {
+        if let Some(shown) = link.shown.as_deref().and_then(web::shown_domain) {
             let shown = domain::normalize(&shown);
             let shown_org = domain::organization(&shown);
             if shown_org != domain::organization(&host) && Some(shown_org.as_str()) != from_org {

@@ -212,7 +212,7 @@ impl LureRules {
     pub(crate) fn is_freemail(&self, domain: &str) -> bool {
         self.freemail
             .iter()
-            .any(|f| super::domain::within(domain, f))
+            .any(|f| crate::web::domain::within(domain, f))
     }
 }
 

@@ -6,7 +6,8 @@ mod rebuild;
 
 use std::io::Read;
 
-use crate::finding::{Finding, FindingKind};
+use crate::finding::Finding;
+use crate::vocab::FindingKind;
 use crate::limits::Budget;
 
 /// Names whose presence means the PDF can act on its own or carries files.
