@@ -10,5 +10,5 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let t = [FileType::Gzip, FileType::Bzip2, FileType::Xz][which as usize % 3];
-    let _ = internal::walk_archive(t, rest);
+    let _ = internal::inspect_as(t, rest);
 });

@@ -4,10 +4,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mugai_core::internal;
+use mugai_core::{FileType, internal};
 
 fuzz_target!(|data: &[u8]| {
-    let _ = internal::inspect_html(data);
+    let _ = internal::inspect_as(FileType::Html, data);
     if let Err(e) = internal::check_html_sanitize(&String::from_utf8_lossy(data)) {
         panic!("{e}");
     }

@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 use mugai_core::{FileType, internal};
 
 fuzz_target!(|data: &[u8]| {
-    let _ = internal::inspect_pdf(data);
+    let _ = internal::inspect_as(FileType::Pdf, data);
     if let Err(e) = internal::check_rebuild(data, FileType::Pdf) {
         panic!("{e}");
     }

@@ -6,5 +6,5 @@ use mugai_core::FileType;
 use mugai_core::internal;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = internal::walk_archive(FileType::SevenZip, data);
+    let _ = internal::inspect_as(FileType::SevenZip, data);
 });

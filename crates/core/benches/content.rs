@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mugai_core::internal;
+use mugai_core::{FileType, internal};
 
 /// 100 pages, each with a line of text and a 128×128 RGB image of noise
 /// (48 KB, stored uncompressed as scanners often write them), and an
@@ -103,7 +103,9 @@ fn bench(c: &mut Criterion) {
     g.bench_function("mugai_rebuild", |b| {
         b.iter(|| internal::disarm_file(&pdf).expect("rebuilds"))
     });
-    g.bench_function("mugai_inspect", |b| b.iter(|| internal::inspect_pdf(&pdf)));
+    g.bench_function("mugai_inspect", |b| {
+        b.iter(|| internal::inspect_as(FileType::Pdf, &pdf))
+    });
     g.finish();
 
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,116 +1,41 @@
-//! Disarm: rebuild one part without its active content. The engine then
+//! The disarm dispatcher: rebuild one part without its active content, by
+//! its format, or as the content policy rebuilds its kind. The engine then
 //! inspects the result again and delivers it only if nothing active is left.
 
-use crate::vocab::FindingKind;
+use crate::formats::{Disarmed, Document, FormatError, count, html, image, pdf, svg};
 use crate::identify::FileType;
 use crate::limits::Budget;
 use crate::policy::{ContentPolicy, HtmlMode, LinkMode, Rebuild};
-use crate::{html, odf, ole, ooxml, pdf, raster, rtf, svg};
-
-/// One piece of active content an analysis found: the finding it makes, and
-/// the line the report gives when disarm takes it out.
-#[derive(Debug)]
-pub(crate) struct Item {
-    pub(crate) kind: FindingKind,
-    pub(crate) detail: String,
-}
-
-/// A part rebuilt without its active content.
-#[derive(Debug)]
-pub(crate) struct Disarmed {
-    pub(crate) bytes: Vec<u8>,
-    /// What was taken out, a line each.
-    pub(crate) removed: Vec<String>,
-}
 
 /// Rebuilds `bytes` (of true type `t`) without active content, or says why
-/// it cannot be done.
-pub(crate) fn disarm(
-    bytes: &[u8],
+/// it cannot be done. `document` is the part as inspection opened it, when
+/// it is a document; without it (a fuzz target, a disarm asked of a part
+/// whose document did not open) it is opened here.
+pub(crate) fn disarm<'a>(
+    bytes: &'a [u8],
     t: FileType,
+    document: Option<Document<'a>>,
     links: LinkMode,
     budget: &mut Budget,
-) -> Result<Disarmed, String> {
-    use FileType::*;
+) -> Result<Disarmed, FormatError> {
     match t {
-        Pdf => {
-            let (bytes, removed) = pdf::rebuild(bytes, links, budget)?;
-            Ok(Disarmed { bytes, removed })
+        FileType::Pdf => pdf::disarm(bytes, links, budget),
+        FileType::Svg => svg::disarm(bytes),
+        _ => {
+            let document = match document {
+                Some(d) => d,
+                None => match Document::open(bytes, t, budget) {
+                    Some(opened) => opened?,
+                    None => {
+                        return Err(FormatError::Unsupported(format!(
+                            "{} files cannot be disarmed yet",
+                            t.name()
+                        )));
+                    }
+                },
+            };
+            document.disarm(budget)
         }
-        Svg => {
-            let (bytes, removed) = svg::rebuild(bytes)?;
-            Ok(Disarmed { bytes, removed })
-        }
-        Docx | Docm | Xlsx | Xlsm | Xlsb | Pptx | Pptm | Ooxml => {
-            let plan = ooxml::analyze(bytes, budget)?;
-            if plan.items.is_empty() {
-                return Err("the active content is not in a part mugai can rebuild".into());
-            }
-            let (bytes, removed) = ooxml::disarm(bytes, plan, budget)?;
-            Ok(Disarmed { bytes, removed })
-        }
-        Odf => {
-            let plan = odf::analyze(bytes, budget)?;
-            if plan.items.is_empty() {
-                return Err("nothing in this OpenDocument file could be taken out".into());
-            }
-            let (bytes, removed) = odf::disarm(bytes, plan, budget)?;
-            Ok(Disarmed { bytes, removed })
-        }
-        Doc | Xls | Ppt | Ole => {
-            let (bytes, removed) = ole::disarm(bytes, t, budget)?;
-            Ok(Disarmed { bytes, removed })
-        }
-        Rtf => {
-            // An object's kept `\result` may hold another object: cut again
-            // until nothing is left, a few times at most.
-            let mut out = bytes.to_vec();
-            let mut removed = Vec::new();
-            for _ in 0..8 {
-                let plan = rtf::analyze(&out)?;
-                if plan.items.is_empty() {
-                    break;
-                }
-                let (next, log) = rtf::disarm(&out, plan);
-                out = next;
-                removed.extend(log);
-            }
-            if removed.is_empty() {
-                return Err("nothing in this RTF file could be cut out".into());
-            }
-            if !rtf::analyze(&out)?.items.is_empty() {
-                return Err("objects nested too deep to cut out".into());
-            }
-            Ok(Disarmed {
-                bytes: out,
-                removed,
-            })
-        }
-        other => Err(format!("{} files cannot be disarmed yet", other.name())),
-    }
-}
-
-/// What was taken out of one part, counted by kind: `JavaScript ×3`.
-#[derive(Debug, Default)]
-pub(crate) struct Tally(std::collections::BTreeMap<&'static str, usize>);
-
-impl Tally {
-    pub(crate) fn add(&mut self, what: &'static str) {
-        self.add_n(what, 1);
-    }
-
-    pub(crate) fn add_n(&mut self, what: &'static str, n: usize) {
-        *self.0.entry(what).or_default() += n;
-    }
-
-    pub(crate) fn lines(self) -> Vec<String> {
-        self.0
-            .into_iter()
-            .map(|(what, n)| match n {
-                1 => what.to_owned(),
-                n => format!("{what} ×{n}"),
-            })
-            .collect()
     }
 }
 
@@ -138,11 +63,11 @@ pub(crate) fn rebuild(
     part: &PartInfo,
     content: &ContentPolicy,
     budget: &mut Budget,
-) -> Option<Result<Rebuilt, String>> {
+) -> Option<Result<Rebuilt, FormatError>> {
     use FileType::*;
-    let same = |r: Result<(Vec<u8>, Vec<String>), String>| {
-        r.map(|(bytes, removed)| Rebuilt {
-            disarmed: Disarmed { bytes, removed },
+    let same = |r: Result<Disarmed, FormatError>| {
+        r.map(|disarmed| Rebuilt {
+            disarmed,
             content_type: None,
             name: None,
         })
@@ -151,12 +76,12 @@ pub(crate) fn rebuild(
     let kind = crate::names::rendered_as(part.true_type, part.name, Some(part.declared_type));
     match kind {
         Pdf if content.pdf == Rebuild::Always => {
-            Some(same(pdf::rebuild(bytes, content.links, budget)))
+            Some(same(pdf::disarm(bytes, content.links, budget)))
         }
         Png | Jpeg | Gif | Bmp | Tiff | Webp if content.images == Rebuild::Always => {
-            Some(same(raster::rebuild(bytes, part.true_type, &budget.limits)))
+            Some(same(image::disarm(bytes, part.true_type, &budget.limits)))
         }
-        Svg if content.svg == Rebuild::Always => Some(same(svg::rebuild(bytes))),
+        Svg if content.svg == Rebuild::Always => Some(same(svg::disarm(bytes))),
         Html if content.html != HtmlMode::Keep => Some(Ok(rebuild_html(bytes, part, content))),
         _ if body && part.declared_type == "text/plain" && content.links == LinkMode::Defang => {
             let text = crate::mime::decode_charset(bytes, part.charset);
@@ -212,14 +137,6 @@ fn rebuild_html(bytes: &[u8], part: &PartInfo, content: &ContentPolicy) -> Rebui
         },
         content_type: Some("text/plain; charset=utf-8".into()),
         name: part.name.map(|n| format!("{n}.txt")),
-    }
-}
-
-fn count(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
     }
 }
 

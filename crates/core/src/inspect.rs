@@ -4,11 +4,13 @@
 use sha2::{Digest, Sha256};
 
 use crate::finding::Finding;
-use crate::vocab::FindingKind;
+use crate::formats::archive::{self, Members};
+use crate::formats::{Document, FormatError, Inspection, html, pdf, sheet};
 use crate::identify::{FileType, identify};
 use crate::limits::{Budget, Exhausted};
+use crate::names;
 use crate::report::EntryReport;
-use crate::{archive, formulas, html, names, odf, ole, ooxml, pdf, rtf};
+use crate::vocab::FindingKind;
 
 pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
@@ -58,7 +60,7 @@ impl<'b> Inspector<'b> {
     /// otherwise be reported a thousand times over). The members left
     /// uninspected are a `limit_exceeded` finding of their own, so that a
     /// policy that keeps bombs still never passes them unread.
-    pub(crate) fn stop_at_bomb(&mut self, location: &str) -> bool {
+    fn stop_at_bomb(&mut self, location: &str) -> bool {
         if !self
             .findings
             .iter()
@@ -81,7 +83,7 @@ impl<'b> Inspector<'b> {
     }
 
     /// Inspects one archive member; `Err` tells the walker to stop.
-    pub(crate) fn member(
+    fn member(
         &mut self,
         name: &str,
         data: &[u8],
@@ -98,7 +100,7 @@ impl<'b> Inspector<'b> {
             return Err(e);
         }
         let hash = sha256(data);
-        let true_type = self.inspect(data, &hash, Some(name), None, &here, depth + 1);
+        let (true_type, _) = self.inspect_at(data, &hash, Some(name), None, &here, depth + 1);
         self.entries.push(EntryReport {
             path: here,
             size: data.len() as u64,
@@ -108,16 +110,30 @@ impl<'b> Inspector<'b> {
         Ok(())
     }
 
-    /// Inspects a blob at archive depth `depth` (0 for a MIME part).
-    pub(crate) fn inspect(
+    /// Inspects one MIME part: its findings and archive members go into
+    /// `self`, and a document opened to look inside comes back for disarm
+    /// to consume, so the part is analysed once.
+    pub(crate) fn inspect_part<'a>(
         &mut self,
-        bytes: &[u8],
+        bytes: &'a [u8],
+        hash: &[u8; 32],
+        name: Option<&str>,
+        declared_mime: Option<&str>,
+        location: &str,
+    ) -> (FileType, Option<Document<'a>>) {
+        self.inspect_at(bytes, hash, name, declared_mime, location, 0)
+    }
+
+    /// Inspects a blob nested `depth` archives deep (0 for a MIME part).
+    fn inspect_at<'a>(
+        &mut self,
+        bytes: &'a [u8],
         hash: &[u8; 32],
         name: Option<&str>,
         declared_mime: Option<&str>,
         location: &str,
         depth: usize,
-    ) -> FileType {
+    ) -> (FileType, Option<Document<'a>>) {
         let t = identify(bytes);
         if let Some(scan) = self.scan.as_deref_mut() {
             scan.scan(bytes, location, &mut self.findings);
@@ -132,56 +148,86 @@ impl<'b> Inspector<'b> {
         if let Err(e) = self.budget.check_time() {
             let detail = e.describe(&self.budget.limits);
             self.finding(FindingKind::LimitExceeded, location, detail);
-            return t;
+            return (t, None);
         }
         // Text a client renders as markup, by its declared type or name, is
         // judged as markup.
-        match names::rendered_as(t, name, declared_mime) {
-            t if t.is_archive() => self.walk_archive(t, bytes, hash, location, depth),
-            FileType::Docx
-            | FileType::Docm
-            | FileType::Xlsx
-            | FileType::Xlsm
-            | FileType::Xlsb
-            | FileType::Pptx
-            | FileType::Pptm
-            | FileType::Ooxml => self.inspect_ooxml(bytes, location, depth),
-            FileType::Odf => match odf::analyze(bytes, self.budget) {
-                Ok(plan) => {
-                    for item in plan.items {
-                        self.finding(item.kind, location, item.detail);
-                    }
-                }
-                Err(e) => self.finding(
-                    FindingKind::Malformed,
-                    location,
-                    format!("unreadable OpenDocument package: {e}"),
-                ),
-            },
-            FileType::Doc | FileType::Xls | FileType::Ppt | FileType::Ole => {
-                let source = ole::inspect(bytes, t, location, &mut self.findings);
-                self.scan_vba_source(source.into_iter().collect(), location);
-            }
-            FileType::Text => formulas::inspect(bytes, name, location, &mut self.findings),
-            FileType::Rtf => match rtf::analyze(bytes) {
-                Ok(plan) => {
-                    for item in plan.items {
-                        self.finding(item.kind, location, item.detail);
-                    }
-                }
-                Err(e) => self.finding(
-                    FindingKind::EmbeddedObject,
-                    location,
-                    format!("RTF that mugai cannot take apart: {e}"),
-                ),
-            },
-            FileType::Pdf => pdf::inspect(bytes, location, self.budget, &mut self.findings),
-            FileType::Html | FileType::Hta | FileType::Svg => {
-                html::inspect(bytes, location, &mut self.findings)
-            }
-            _ => {}
+        let rendered = names::rendered_as(t, name, declared_mime);
+        (
+            t,
+            self.look_inside(rendered, bytes, hash, name, location, depth),
+        )
+    }
+
+    /// Inspects `bytes` as type `t`, whatever their magic says (for fuzz
+    /// targets: one walker or format on arbitrary bytes).
+    pub(crate) fn inspect_as(
+        &mut self,
+        t: FileType,
+        bytes: &[u8],
+        hash: &[u8; 32],
+        location: &str,
+    ) {
+        self.look_inside(t, bytes, hash, None, location, 0);
+    }
+
+    /// What is inside `bytes`, read as type `t`: archive members, a
+    /// document's active content, or markup and formulas.
+    fn look_inside<'a>(
+        &mut self,
+        t: FileType,
+        bytes: &'a [u8],
+        hash: &[u8; 32],
+        name: Option<&str>,
+        location: &str,
+        depth: usize,
+    ) -> Option<Document<'a>> {
+        if t.is_archive() {
+            self.walk_archive(t, bytes, hash, location, depth);
+            return None;
         }
-        t
+        if let Some(opened) = Document::open(bytes, t, self.budget) {
+            return match opened {
+                Ok(doc) => Some(self.read_document(doc, location, depth)),
+                Err(e) => {
+                    let (kind, detail) = unreadable(t, e);
+                    self.finding(kind, location, detail);
+                    None
+                }
+            };
+        }
+        let found = match t {
+            FileType::Text => sheet::inspect(bytes, name),
+            FileType::Pdf => pdf::inspect(bytes, self.budget),
+            FileType::Html | FileType::Hta | FileType::Svg => html::inspect(bytes),
+            _ => Inspection::default(),
+        };
+        self.record(&found, location);
+        None
+    }
+
+    fn record(&mut self, found: &Inspection, location: &str) {
+        for item in &found.items {
+            self.finding(item.kind, location, item.detail.clone());
+        }
+    }
+
+    /// A document's findings, its macro source for the rules, and the
+    /// documents embedded in it, inspected like archive members.
+    fn read_document<'a>(
+        &mut self,
+        mut doc: Document<'a>,
+        location: &str,
+        depth: usize,
+    ) -> Document<'a> {
+        self.record(doc.found(), location);
+        self.scan_scripts(&doc.found().scripts, location);
+        for (name, data) in doc.take_embedded() {
+            if self.member(&name, &data, location, depth).is_err() {
+                break;
+            }
+        }
+        doc
     }
 
     /// Rules see VBA as its authors wrote it: the decompressed module
@@ -189,7 +235,7 @@ impl<'b> Inspector<'b> {
     /// (`report.docm!VBA source`). Disarming takes the VBA out whatever it
     /// says, so a rule that matches it weighs in the score but does not turn
     /// the disarm of the document into its removal.
-    fn scan_vba_source(&mut self, sources: Vec<String>, location: &str) {
+    fn scan_scripts(&mut self, sources: &[String], location: &str) {
         let Some(scan) = self.scan.as_deref_mut() else {
             return;
         };
@@ -202,29 +248,6 @@ impl<'b> Inspector<'b> {
             if let Some(rule) = f.rule.as_mut() {
                 rule.action = None;
             }
-        }
-    }
-
-    /// Active content of an OOXML package; embedded documents are inspected
-    /// like archive members.
-    fn inspect_ooxml(&mut self, bytes: &[u8], location: &str, depth: usize) {
-        match ooxml::analyze(bytes, self.budget) {
-            Ok(plan) => {
-                for item in plan.items {
-                    self.finding(item.kind, location, item.detail);
-                }
-                self.scan_vba_source(plan.vba_source, location);
-                for (name, data) in plan.embedded {
-                    if self.member(&name, &data, location, depth).is_err() {
-                        break;
-                    }
-                }
-            }
-            Err(e) => self.finding(
-                FindingKind::Malformed,
-                location,
-                format!("unreadable Office package: {e}"),
-            ),
         }
     }
 
@@ -253,6 +276,57 @@ impl<'b> Inspector<'b> {
             archive::walk(self, t, bytes, location, depth);
             self.ancestors.pop();
         }
+    }
+}
+
+impl Members for Inspector<'_> {
+    fn budget(&mut self) -> &mut Budget {
+        self.budget
+    }
+
+    fn finding(&mut self, kind: FindingKind, location: &str, detail: String) {
+        Inspector::finding(self, kind, location, detail);
+    }
+
+    fn stop_at_bomb(&mut self, location: &str) -> bool {
+        Inspector::stop_at_bomb(self, location)
+    }
+
+    fn member(
+        &mut self,
+        name: &str,
+        data: &[u8],
+        archive_location: &str,
+        depth: usize,
+    ) -> Result<(), Exhausted> {
+        Inspector::member(self, name, data, archive_location, depth)
+    }
+
+    fn name_only(&mut self, name: &str, location: &str) {
+        names::check_name(name, location, &mut self.findings);
+    }
+}
+
+/// The finding for a document its format could not open: malformed, except
+/// RTF, which Word reads whatever its grammar, so what mugai cannot take
+/// apart may hold an object.
+fn unreadable(t: FileType, e: FormatError) -> (FindingKind, String) {
+    match t {
+        FileType::Odf => (
+            FindingKind::Malformed,
+            format!("unreadable OpenDocument package: {e}"),
+        ),
+        FileType::Doc | FileType::Xls | FileType::Ppt | FileType::Ole => {
+            (FindingKind::Malformed, e.to_string())
+        }
+        FileType::Rtf => (
+            FindingKind::EmbeddedObject,
+            format!("RTF that mugai cannot take apart: {e}"),
+        ),
+        _ => (
+            FindingKind::Malformed,
+            format!("unreadable Office package: {e}"),
+        ),
     }
 }
 

@@ -13,12 +13,11 @@
 //! assert_eq!(outcome.verdict, Verdict::Deliver);
 //! ```
 
-mod archive;
 mod disarm;
 mod engine;
 mod finding;
-mod formulas;
-mod html;
+mod formats;
+mod fuzzing;
 mod identify;
 pub mod input;
 mod inspect;
@@ -29,22 +28,12 @@ mod lure;
 mod mime;
 mod names;
 mod notice;
-mod odf;
-mod ole;
-mod ooxml;
-mod package;
-mod pdf;
 mod policy;
-mod raster;
 mod rebuild;
 mod report;
-mod rtf;
-mod svg;
 mod vocab;
 mod web;
-mod vba;
 mod wrap;
-mod xml;
 #[cfg(feature = "yara")]
 mod yara;
 

@@ -2,8 +2,8 @@
 //! and names or declared types that disagree with the true type.
 
 use crate::finding::Finding;
-use crate::vocab::FindingKind;
 use crate::identify::{Family, FileType};
+use crate::vocab::FindingKind;
 
 /// Extensions Windows runs on double click.
 const EXECUTABLE: &[&str] = &[

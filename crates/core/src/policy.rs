@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::vocab::{Direction, FindingKind, MessageAction, PartAction};
 use crate::limits::Limits;
 use crate::lure::{LurePolicy, Organization};
+use crate::vocab::{Direction, FindingKind, MessageAction, PartAction};
 
 /// The policy of one direction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

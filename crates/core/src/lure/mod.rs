@@ -14,8 +14,8 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::vocab::FindingKind;
 use crate::vocab::Direction;
+use crate::vocab::FindingKind;
 use crate::web::{self, domain};
 
 pub use rules::{LureRules, RulesError};
@@ -215,6 +215,12 @@ impl LureReport {
     /// the heaviest symbols, short enough for a header field and an SMTP
     /// reply.
     pub fn summary(&self) -> String {
+        format!("score={}; {}", self.score, self.heaviest())
+    }
+
+    /// `FROM_LOOKALIKE_OUR_DOMAIN(6), LURE_INVOICE(1.5), ...`: the
+    /// heaviest symbols with their weights.
+    pub fn heaviest(&self) -> String {
         const LISTED: usize = 8;
         let mut names: Vec<String> = self
             .symbols
@@ -225,7 +231,7 @@ impl LureReport {
         if self.symbols.len() > LISTED {
             names.push(format!("+{} more", self.symbols.len() - LISTED));
         }
-        format!("score={}; {}", self.score, names.join(", "))
+        names.join(", ")
     }
 }
 

@@ -44,4 +44,3 @@ pub(crate) fn decode_entities(s: &str) -> String {
     out.push_str(rest);
     out
 }
-

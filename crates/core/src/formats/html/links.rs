@@ -2,9 +2,9 @@
 //! that is not what their text shows, and defanged targets that no client
 //! turns back into links.
 
+use crate::web::decode_entities;
 use crate::web::domain;
 use crate::web::{parse_url, shown_domain};
-use crate::web::decode_entities;
 
 /// An attribute value as a browser reads it: entities decoded, and without
 /// the whitespace and control characters it ignores (`java&#x09;script:`).

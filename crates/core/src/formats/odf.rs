@@ -7,12 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
-use crate::disarm::Item;
-use crate::vocab::FindingKind;
+use crate::formats::common::xml::{attr, filter_elements, local_name, xml_error};
+use crate::formats::common::{Disarmed, FormatError, Inspection, Item, Package};
 use crate::identify::{FileType, identify};
 use crate::limits::Budget;
-use crate::package::Package;
-use crate::xml::{attr, filter_elements, local_name, xml_error};
+use crate::vocab::FindingKind;
 
 /// Parts whose XML can bind macros to events.
 const EVENT_PARTS: [&str; 2] = ["content.xml", "styles.xml"];
@@ -20,8 +19,8 @@ const MANIFEST: &str = "META-INF/manifest.xml";
 
 /// What is active in a package, and how to take it out.
 #[derive(Debug, Default)]
-pub(crate) struct Plan {
-    pub(crate) items: Vec<Item>,
+struct Plan {
+    found: Inspection,
     /// Parts to drop, exact names.
     remove: BTreeSet<String>,
     /// Parts whose event bindings go.
@@ -36,15 +35,25 @@ fn is_event_binding(name: &str) -> bool {
     )
 }
 
-/// The plan for a package.
-pub(crate) fn analyze(bytes: &[u8], budget: &mut Budget) -> Result<Plan, String> {
+/// A package opened and planned: what is active, and how to take it out.
+#[derive(Debug)]
+pub(crate) struct Analysis<'a> {
+    pkg: Package<'a>,
+    plan: Plan,
+}
+
+/// Opens a package and plans its disarm.
+pub(crate) fn analyze<'a>(
+    bytes: &'a [u8],
+    budget: &mut Budget,
+) -> Result<Analysis<'a>, FormatError> {
     let mut pkg = Package::open(bytes, budget)?;
     let mut plan = Plan::default();
     for name in pkg.names.clone() {
         let lower = name.to_ascii_lowercase();
         if lower.starts_with("basic/") || lower.starts_with("scripts/") {
             if !name.ends_with('/') {
-                plan.items.push(Item {
+                plan.found.items.push(Item {
                     kind: FindingKind::Macro,
                     detail: format!("OpenDocument Basic or script: {name}"),
                 });
@@ -60,7 +69,7 @@ pub(crate) fn analyze(bytes: &[u8], budget: &mut Budget) -> Result<Plan, String>
                 identify(&data),
                 FileType::Ole | FileType::Doc | FileType::Xls | FileType::Ppt
             ) {
-                plan.items.push(Item {
+                plan.found.items.push(Item {
                     kind: FindingKind::EmbeddedObject,
                     detail: format!("embedded OLE object: {name}"),
                 });
@@ -72,7 +81,7 @@ pub(crate) fn analyze(bytes: &[u8], budget: &mut Budget) -> Result<Plan, String>
             let xml = pkg.read(&name, budget)?;
             let bindings = event_bindings(&xml)?;
             for b in &bindings {
-                plan.items.push(Item {
+                plan.found.items.push(Item {
                     kind: FindingKind::Macro,
                     detail: format!("macro bound to an event ({b}): {name}"),
                 });
@@ -82,7 +91,7 @@ pub(crate) fn analyze(bytes: &[u8], budget: &mut Budget) -> Result<Plan, String>
             }
         }
     }
-    Ok(plan)
+    Ok(Analysis { pkg, plan })
 }
 
 /// `event → script` of every event listener that names a script.
@@ -111,13 +120,24 @@ fn event_bindings(xml: &[u8]) -> Result<Vec<String>, String> {
     }
 }
 
-/// The package rebuilt according to `plan`, with a line per change.
-pub(crate) fn disarm(
-    bytes: &[u8],
-    plan: Plan,
-    budget: &mut Budget,
-) -> Result<(Vec<u8>, Vec<String>), String> {
-    let mut pkg = Package::open(bytes, budget)?;
+impl Analysis<'_> {
+    /// What inspection reports.
+    pub(crate) fn found(&self) -> &Inspection {
+        &self.plan.found
+    }
+
+    /// The package rebuilt according to the plan, with a line per change.
+    pub(crate) fn disarm(self, budget: &mut Budget) -> Result<Disarmed, FormatError> {
+        if self.plan.found.items.is_empty() {
+            return Err(FormatError::Unsupported(
+                "nothing in this OpenDocument file could be taken out".into(),
+            ));
+        }
+        rebuild(self.pkg, self.plan, budget)
+    }
+}
+
+fn rebuild(mut pkg: Package<'_>, plan: Plan, budget: &mut Budget) -> Result<Disarmed, FormatError> {
     let mut changed = BTreeMap::new();
     for (name, xml) in &plan.events {
         let out = filter_elements(xml, |_, e| is_event_binding(local_name(e)))?;
@@ -135,7 +155,10 @@ pub(crate) fn disarm(
         changed.insert(manifest, out);
     }
     let out = pkg.rewrite(|name| plan.remove.contains(name), &changed)?;
-    Ok((out, plan.items.into_iter().map(|i| i.detail).collect()))
+    Ok(Disarmed {
+        bytes: out,
+        removed: plan.found.items.into_iter().map(|i| i.detail).collect(),
+    })
 }
 
 #[cfg(test)]

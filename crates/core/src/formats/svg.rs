@@ -7,8 +7,8 @@ use quick_xml::Reader;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesStart, BytesText, Event};
 
-use crate::disarm::Tally;
-use crate::html::{clean_css, is_data_image};
+use crate::formats::common::{Disarmed, FormatError, Tally};
+use crate::formats::html::{clean_css, is_data_image};
 
 /// Elements dropped with everything inside them.
 const DROPPED: &[&str] = &[
@@ -26,8 +26,14 @@ const DROPPED: &[&str] = &[
 /// Deeper than any drawing nests; deeper input is refused, not rebuilt.
 const MAX_DEPTH: usize = 256;
 
+/// An SVG rebuilt without script, handlers or external references.
+pub(crate) fn disarm(bytes: &[u8]) -> Result<Disarmed, FormatError> {
+    let (bytes, removed) = rebuild(bytes)?;
+    Ok(Disarmed { bytes, removed })
+}
+
 /// Rebuilds an SVG; fails on XML that does not parse.
-pub(crate) fn rebuild(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), String> {
+fn rebuild(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), String> {
     let mut reader = Reader::from_reader(bytes);
     reader.config_mut().check_end_names = true;
     let mut writer = Writer::new(Vec::with_capacity(bytes.len()));
@@ -206,7 +212,7 @@ fn well_formed_name(name: &str) -> bool {
 }
 
 fn local_lower(e: &BytesStart) -> String {
-    crate::xml::local_name(e).to_ascii_lowercase()
+    crate::formats::common::xml::local_name(e).to_ascii_lowercase()
 }
 
 fn dropped(e: &BytesStart) -> Option<&'static str> {

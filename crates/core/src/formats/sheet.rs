@@ -2,9 +2,8 @@
 //! file is opened in Excel. A CSV cell `=cmd|'/c calc'!A0` is a DDE call; a
 //! SYLK file can carry a whole XLM macro sheet with an `Auto_Open` name.
 
-use crate::finding::Finding;
+use crate::formats::common::{Inspection, Item, is_dde_formula};
 use crate::vocab::FindingKind;
-use crate::ooxml::is_dde_formula;
 
 /// XLM functions that run, load or write something.
 const XLM_CALLS: [&str; 8] = [
@@ -22,22 +21,18 @@ const MAX_FINDINGS: usize = 20;
 
 /// Findings from a text file that Excel would open as a sheet: by name
 /// (`.csv`, `.slk`, ...) or by SYLK's `ID;` first record.
-pub(crate) fn inspect(bytes: &[u8], name: Option<&str>, location: &str, out: &mut Vec<Finding>) {
+pub(crate) fn inspect(bytes: &[u8], name: Option<&str>) -> Inspection {
+    let mut found = Inspection::default();
     // As Windows reads it: `report.CSV. ` opens in Excel too.
     let ext = name.and_then(crate::names::extension).unwrap_or_default();
     let sylk = bytes.starts_with(b"ID;") || ext == "slk";
     if !sylk && !matches!(ext.as_str(), "csv" | "tsv" | "prn") {
-        return;
+        return found;
     }
     let text = String::from_utf8_lossy(bytes);
     let mut push = |kind, detail: String| {
-        if out.len() < MAX_FINDINGS {
-            out.push(Finding {
-                kind,
-                location: location.to_owned(),
-                detail,
-                rule: None,
-            });
+        if found.items.len() < MAX_FINDINGS {
+            found.items.push(Item::new(kind, detail));
         }
     };
     for line in text.lines() {
@@ -88,6 +83,7 @@ pub(crate) fn inspect(bytes: &[u8], name: Option<&str>, location: &str, out: &mu
             );
         }
     }
+    found
 }
 
 #[cfg(test)]
@@ -95,9 +91,11 @@ mod tests {
     use super::*;
 
     fn kinds(bytes: &[u8], name: &str) -> Vec<FindingKind> {
-        let mut out = Vec::new();
-        inspect(bytes, Some(name), name, &mut out);
-        out.into_iter().map(|f| f.kind).collect()
+        inspect(bytes, Some(name))
+            .items
+            .into_iter()
+            .map(|i| i.kind)
+            .collect()
     }
 
     #[test]

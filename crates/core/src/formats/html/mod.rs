@@ -12,15 +12,16 @@ pub(crate) use links::{defang_text, is_data_image};
 pub(crate) use sanitize::{active_left, sanitize};
 pub(crate) use text::to_text;
 
-use crate::finding::Finding;
-use crate::vocab::FindingKind;
+use crate::formats::common::{Inspection, Item};
 use crate::identify::find_ci;
+use crate::vocab::FindingKind;
 
 /// Only the head of a huge page is searched; smuggling pages are small.
 const MAX_SCAN: usize = 8 << 20;
 
 /// Findings from an HTML (or HTA, SVG) document.
-pub(crate) fn inspect(bytes: &[u8], location: &str, out: &mut Vec<Finding>) {
+pub(crate) fn inspect(bytes: &[u8]) -> Inspection {
+    let mut found = Inspection::default();
     let b = &bytes[..bytes.len().min(MAX_SCAN)];
     let has = |s: &str| find_ci(b, s.as_bytes()).is_some();
     let scripted = has("<script") || has("javascript:");
@@ -52,13 +53,11 @@ pub(crate) fn inspect(bytes: &[u8], location: &str, out: &mut Vec<Finding>) {
         if data_download {
             signals.push("data: URI link");
         }
-        out.push(Finding {
-            kind: FindingKind::HtmlSmuggling,
-            location: location.to_owned(),
-            detail: signals.join(", "),
-            rule: None,
-        });
+        found
+            .items
+            .push(Item::new(FindingKind::HtmlSmuggling, signals.join(", ")));
     }
+    found
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -106,9 +105,7 @@ mod tests {
     use super::*;
 
     fn found(html: &str) -> bool {
-        let mut out = Vec::new();
-        inspect(html.as_bytes(), "x.html", &mut out);
-        !out.is_empty()
+        !inspect(html.as_bytes()).items.is_empty()
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
 
-use crate::disarm::Tally;
+use crate::formats::common::Tally;
 use crate::limits::Budget;
 use crate::policy::LinkMode;
 

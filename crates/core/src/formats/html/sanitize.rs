@@ -11,7 +11,7 @@ use lol_html::html_content::{ContentType, Element, TextType};
 use lol_html::{RewriteStrSettings, doc_comments, doc_text, element, rewrite_str, text};
 
 use super::{css, links};
-use crate::disarm::Tally;
+use crate::formats::common::Tally;
 use crate::policy::LinkMode;
 
 /// Elements dropped with everything inside them. `svg`, `math` and

@@ -9,8 +9,8 @@ use lol_html::html_content::{EndTag, TextType};
 use lol_html::{RewriteStrSettings, doc_text, element, rewrite_str};
 
 use super::links;
-use crate::web::decode_entities;
 use crate::policy::LinkMode;
+use crate::web::decode_entities;
 
 /// A boxed end-tag handler; closures do not coerce to lol_html's alias by
 /// themselves.

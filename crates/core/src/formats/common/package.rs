@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::io::{Cursor, Write};
 
-use crate::archive::read_bounded;
+use super::{FormatError, read_bounded};
 use crate::limits::Budget;
 
 /// Parts of a package, read within the message's budget.
+#[derive(Debug)]
 pub(crate) struct Package<'a> {
     pub(crate) zip: zip::ZipArchive<Cursor<&'a [u8]>>,
     /// Exact names, in archive order.
@@ -17,13 +18,13 @@ pub(crate) struct Package<'a> {
 }
 
 impl<'a> Package<'a> {
-    pub(crate) fn open(bytes: &'a [u8], budget: &Budget) -> Result<Self, String> {
+    pub(crate) fn open(bytes: &'a [u8], budget: &Budget) -> Result<Self, FormatError> {
         let zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| format!("zip: {e}"))?;
         if zip.len() > budget.limits.max_archive_entries {
-            return Err(format!(
+            return Err(FormatError::Limit(format!(
                 "more than {} parts",
                 budget.limits.max_archive_entries
-            ));
+            )));
         }
         let names: Vec<String> = zip
             .file_names()
@@ -32,7 +33,7 @@ impl<'a> Package<'a> {
         let mut by_lower = BTreeMap::new();
         for n in &names {
             if by_lower.insert(n.to_lowercase(), n.clone()).is_some() {
-                return Err(format!("two parts named {n}"));
+                return Err(format!("two parts named {n}").into());
             }
         }
         Ok(Self {
@@ -42,13 +43,16 @@ impl<'a> Package<'a> {
         })
     }
 
-    pub(crate) fn read(&mut self, name: &str, budget: &mut Budget) -> Result<Vec<u8>, String> {
+    pub(crate) fn read(&mut self, name: &str, budget: &mut Budget) -> Result<Vec<u8>, FormatError> {
         budget
             .check_time()
-            .map_err(|e| e.describe(&budget.limits))?;
+            .map_err(|e| FormatError::Limit(e.describe(&budget.limits)))?;
         let f = self.zip.by_name(name).map_err(|e| format!("{name}: {e}"))?;
         let compressed = f.compressed_size().max(1);
-        read_bounded(budget, f, compressed).map_err(|e| format!("{name}: {e}"))
+        read_bounded(budget, f, compressed).map_err(|e| match FormatError::from(e) {
+            FormatError::Limit(why) => FormatError::Limit(format!("{name}: {why}")),
+            other => FormatError::Malformed(format!("{name}: {other}")),
+        })
     }
 
     /// The package again, without the parts `drop` picks and with `changed`
@@ -58,7 +62,7 @@ impl<'a> Package<'a> {
         &mut self,
         drop: impl Fn(&str) -> bool,
         changed: &BTreeMap<String, Vec<u8>>,
-    ) -> Result<Vec<u8>, String> {
+    ) -> Result<Vec<u8>, FormatError> {
         let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
         let deflated = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated);

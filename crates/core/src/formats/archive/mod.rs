@@ -1,0 +1,100 @@
+//! Archive walkers (zip, tar, gzip/bzip2/xz, 7z, ISO 9660). Each hands its
+//! members, one at a time, to a [`Members`] sink (the inspector), and
+//! enforces the bomb defenses only it can see: overlapping zip members,
+//! lying sizes, absurd ratios.
+
+mod iso;
+mod sevenz;
+mod stream;
+mod tar;
+mod zip;
+
+use crate::identify::FileType;
+use crate::limits::{Budget, Exhausted};
+use crate::vocab::FindingKind;
+
+use super::common::ReadFailure;
+
+/// Where a walker hands what it finds. The inspector implements it, so the
+/// walkers need not know who inspects the members.
+pub(crate) trait Members {
+    /// The message's budget, which every member is read against.
+    fn budget(&mut self) -> &mut Budget;
+    /// Records a finding at `location`.
+    fn finding(&mut self, kind: FindingKind, location: &str, detail: String);
+    /// Whether a bomb already found means the rest need not be read.
+    fn stop_at_bomb(&mut self, location: &str) -> bool;
+    /// Inspects one member of the archive at `archive_location`, nested
+    /// `depth` archives deep; `Err` tells the walker to stop.
+    fn member(
+        &mut self,
+        name: &str,
+        data: &[u8],
+        archive_location: &str,
+        depth: usize,
+    ) -> Result<(), Exhausted>;
+    /// A member that holds no data but still shows a name (a link, an
+    /// encrypted entry): the name alone is checked.
+    fn name_only(&mut self, name: &str, location: &str);
+}
+
+/// Walks the members of an archive of type `t`.
+pub(crate) fn walk(ins: &mut dyn Members, t: FileType, bytes: &[u8], location: &str, depth: usize) {
+    match t {
+        FileType::Zip => zip::walk(ins, bytes, location, depth),
+        FileType::Tar => tar::walk(ins, bytes, location, depth),
+        FileType::Gzip | FileType::Bzip2 | FileType::Xz => {
+            stream::walk(ins, t, bytes, location, depth)
+        }
+        FileType::SevenZip => sevenz::walk(ins, bytes, location, depth),
+        FileType::Iso => iso::walk(ins, bytes, location, depth),
+        _ => {}
+    }
+}
+
+/// Member names: UTF-8 when valid, else Shift_JIS (what Japanese Windows
+/// writes into zips without the UTF-8 flag), else lossy.
+pub(crate) fn decode_name(raw: &[u8]) -> String {
+    if let Ok(s) = std::str::from_utf8(raw) {
+        return s.to_owned();
+    }
+    let (s, had_errors) = encoding_rs::SHIFT_JIS.decode_without_bom_handling(raw);
+    if had_errors {
+        String::from_utf8_lossy(raw).into_owned()
+    } else {
+        s.into_owned()
+    }
+}
+
+/// A member that could not be read, as a finding.
+fn report(failure: ReadFailure, ins: &mut dyn Members, location: &str) {
+    match failure {
+        ReadFailure::Io(e) => ins.finding(
+            FindingKind::Malformed,
+            location,
+            format!("unreadable member: {e}"),
+        ),
+        ReadFailure::TooBig(n) => ins.finding(
+            FindingKind::LimitExceeded,
+            location,
+            format!("member decompresses to more than {n} bytes"),
+        ),
+        ReadFailure::Bomb(ratio) => ins.finding(
+            FindingKind::ArchiveBomb,
+            location,
+            format!("compression ratio above {ratio}:1"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shift_jis_names() {
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("会議資料.exe");
+        assert_eq!(decode_name(&sjis), "会議資料.exe");
+        assert_eq!(decode_name("資料.pdf".as_bytes()), "資料.pdf");
+    }
+}

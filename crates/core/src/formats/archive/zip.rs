@@ -1,0 +1,111 @@
+//! Zip: members as the central directory lists them, with checks against
+//! overlapping members and lying sizes before anything is inflated.
+
+use std::io::Cursor;
+
+use crate::vocab::FindingKind;
+
+use super::{Members, decode_name};
+use crate::formats::common::{RATIO_FLOOR, ReadFailure, read_bounded};
+
+pub(super) fn walk(ins: &mut dyn Members, bytes: &[u8], location: &str, depth: usize) {
+    let mut zip = match zip::ZipArchive::new(Cursor::new(bytes)) {
+        Ok(z) => z,
+        Err(e) => {
+            ins.finding(
+                FindingKind::UninspectableArchive,
+                location,
+                format!("corrupt zip: {e}"),
+            );
+            return;
+        }
+    };
+    // Overlapping members (Fifield's non-recursive bomb) are refused before
+    // anything is decompressed.
+    let mut spans = Vec::with_capacity(zip.len());
+    for i in 0..zip.len() {
+        let Ok(f) = zip.by_index_raw(i) else { continue };
+        let end = f
+            .data_start()
+            .unwrap_or(f.header_start())
+            .saturating_add(f.compressed_size());
+        spans.push((f.header_start(), end));
+    }
+    spans.sort_unstable();
+    // Sorted by start. Two members at the same offset share data even when
+    // a span is empty (no known data start, nothing compressed).
+    if spans
+        .windows(2)
+        .any(|w| w[1].0 < w[0].1 || w[1].0 == w[0].0)
+    {
+        ins.finding(
+            FindingKind::ArchiveBomb,
+            location,
+            format!(
+                "{} members whose data overlap (non-recursive zip bomb)",
+                zip.len()
+            ),
+        );
+        return;
+    }
+    for i in 0..zip.len() {
+        if ins.stop_at_bomb(location) {
+            return;
+        }
+        let (name, encrypted, size, compressed, is_dir) = match zip.by_index_raw(i) {
+            Ok(f) => (
+                decode_name(f.name_raw()),
+                f.encrypted(),
+                f.size(),
+                f.compressed_size(),
+                f.is_dir(),
+            ),
+            Err(e) => {
+                ins.finding(FindingKind::Malformed, location, format!("member {i}: {e}"));
+                continue;
+            }
+        };
+        if is_dir {
+            continue;
+        }
+        let here = format!("{location}!{name}");
+        if encrypted {
+            // The name is still visible: a dangerous one is a finding of its own.
+            ins.name_only(&name, &here);
+            ins.finding(
+                FindingKind::EncryptedArchive,
+                &here,
+                "encrypted member cannot be inspected".into(),
+            );
+            if ins.budget().take_entry().is_err() {
+                return;
+            }
+            continue;
+        }
+        if size > RATIO_FLOOR
+            && size / compressed.max(1) > ins.budget().limits.max_compression_ratio
+        {
+            ins.finding(
+                FindingKind::ArchiveBomb,
+                &here,
+                format!(
+                    "compression ratio {}:1 ({size} bytes from {compressed})",
+                    size / compressed.max(1)
+                ),
+            );
+            continue;
+        }
+        let data = match zip.by_index(i) {
+            Ok(f) => read_bounded(ins.budget(), f, compressed),
+            Err(e) => Err(ReadFailure::Io(e.to_string())),
+        };
+        match data {
+            Ok(data) => {
+                if ins.member(&name, &data, location, depth).is_err() {
+                    return;
+                }
+            }
+            Err(failure) => super::report(failure, ins, &here),
+        }
+    }
+}
