@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use mugai_smtp::{Client, Config, Gateway, MailFrom};
-use mugai_store::{AuditRecord, EntryId, FsStore, Store};
+use mugai_store::{AuditEvent, AuditRecord, EntryId, FsStore, Store};
 use tokio_util::sync::CancellationToken;
 
 /// The configuration at `path`, or the built-in one.
@@ -139,7 +139,7 @@ pub(crate) fn quarantine_delete(config: &Config, store_dir: Option<&Path>, id: &
     let id = EntryId::parse(id)?;
     let (entry, _) = store.get(&id)?;
     store.delete(&id)?;
-    store.audit(&operator_record("delete", &id, &entry))?;
+    store.audit(&operator_record(AuditEvent::Delete, &id, &entry))?;
     eprintln!("deleted {id}");
     Ok(0)
 }
@@ -159,7 +159,7 @@ pub(crate) fn quarantine_release(
         .iter()
         .find(|l| l.name == entry.listener)
         .with_context(|| format!("listener {} is no longer configured", entry.listener))?;
-    let mut record = operator_record("release", &id, &entry);
+    let mut record = operator_record(AuditEvent::Release, &id, &entry);
     match &listener.next_hop {
         Some(hop) => {
             let runtime = tokio::runtime::Runtime::new()?;
@@ -220,13 +220,17 @@ async fn send(
     Ok(reply.to_string())
 }
 
-fn operator_record(event: &str, id: &EntryId, entry: &mugai_store::QuarantineEntry) -> AuditRecord {
+fn operator_record(
+    event: AuditEvent,
+    id: &EntryId,
+    entry: &mugai_store::QuarantineEntry,
+) -> AuditRecord {
     AuditRecord {
         time_ms: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0),
-        event: event.into(),
+        event,
         listener: Some(entry.listener.clone()),
         mail_from: entry.envelope.mail_from.clone(),
         rcpt_to: entry.envelope.rcpt_to.clone(),

@@ -8,18 +8,19 @@
 
 mod client;
 mod config;
+mod gateway;
 mod metrics;
 mod rate;
 mod relay;
 mod reply;
 mod server;
 mod session;
-mod spool;
 mod time;
 mod tls;
 
 pub use client::{Capabilities, Client, ClientError};
-pub use config::{Config, ConfigError, Gateway, ListenerConfig, TlsConfig};
+pub use config::{Config, ConfigError, ListenerConfig, TlsConfig};
+pub use gateway::Gateway;
 pub use metrics::Metrics;
 pub use rate::RateLimits;
 pub use relay::{Delivery, Mode, Relay, RelayConnection, RelaySettings};

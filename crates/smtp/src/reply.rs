@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+use mugai_core::{Outcome, Verdict};
+use mugai_store::{EntryId, StoreError};
+
 /// One SMTP reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
@@ -70,6 +73,41 @@ impl Reply {
         }
         out
     }
+}
+
+/// A store that could not keep a message: 452 when the disk is full, 451
+/// otherwise. Either way the client still has it.
+impl From<&StoreError> for Reply {
+    fn from(e: &StoreError) -> Self {
+        if e.is_disk_full() {
+            Reply::new(452, "4.3.1", "insufficient system storage")
+        } else {
+            Reply::tempfail("cannot store the message, try again later")
+        }
+    }
+}
+
+/// What the sender hears of a verdict that delivers nothing: 250 for a
+/// message held in the quarantine (as `quarantine`), 550 for a policy
+/// reject, 451 when the engine could not decide. `None` for `Deliver`,
+/// which is answered by whatever delivered it.
+pub(crate) fn for_verdict(outcome: &Outcome, quarantine: Option<&EntryId>) -> Option<Reply> {
+    Some(match outcome.verdict {
+        Verdict::Deliver => return None,
+        Verdict::Quarantine => {
+            let id = quarantine.map(EntryId::to_string).unwrap_or_default();
+            Reply::new(250, "2.0.0", format!("held in quarantine as {id}"))
+        }
+        Verdict::Reject => Reply::new(
+            550,
+            "5.7.1",
+            format!(
+                "rejected by policy: {}",
+                outcome.report.reason.as_deref().unwrap_or("content")
+            ),
+        ),
+        Verdict::Tempfail => Reply::tempfail("sanitization failed, try again later"),
+    })
 }
 
 impl fmt::Display for Reply {

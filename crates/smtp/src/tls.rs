@@ -12,8 +12,8 @@ pub(crate) fn server_config(
     tls: &TlsConfig,
     hostname: &str,
 ) -> Result<Arc<rustls::ServerConfig>, ConfigError> {
-    let (certs, key) = match (&tls.cert, &tls.key) {
-        (Some(cert), Some(key)) => {
+    let (certs, key) = match tls {
+        TlsConfig::Files { cert, key } => {
             let bad = |path: &std::path::Path, e: rustls_pki_types::pem::Error| ConfigError::File {
                 path: path.to_owned(),
                 what: e.to_string(),
@@ -24,7 +24,7 @@ pub(crate) fn server_config(
             let key = PrivateKeyDer::from_pem_file(key).map_err(|e| bad(key, e))?;
             (certs, key)
         }
-        _ => self_signed(hostname)?,
+        TlsConfig::SelfSigned => self_signed(hostname)?,
     };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)

@@ -11,14 +11,61 @@ use crate::EntryId;
 /// The `prev` of the first record.
 pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// What an audit record records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AuditEvent {
+    /// A message the relay answered in-line, or refused before the engine ran.
+    #[default]
+    Message,
+    /// A message accepted into the spool.
+    Queued,
+    /// A spooled message delivered, quarantined or bounced.
+    Delivery,
+    /// A spooled message tried and kept for a later attempt.
+    Deferred,
+    /// A spooled message bounced at the end of its lifetime.
+    Expired,
+    /// A spooled message past its lifetime that could not be quarantined,
+    /// so it stays in the spool.
+    ExpiredKept,
+    /// An operator released a quarantined message.
+    Release,
+    /// An operator deleted a quarantined message.
+    Delete,
+}
+
+impl AuditEvent {
+    /// The name in the log: `message`, `queued`, `release`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            AuditEvent::Message => "message",
+            AuditEvent::Queued => "queued",
+            AuditEvent::Delivery => "delivery",
+            AuditEvent::Deferred => "deferred",
+            AuditEvent::Expired => "expired",
+            AuditEvent::ExpiredKept => "expired_kept",
+            AuditEvent::Release => "release",
+            AuditEvent::Delete => "delete",
+        }
+    }
+}
+
+impl std::fmt::Display for AuditEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One event worth an auditor's attention. Fields that do not apply stay out
 /// of the line.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AuditRecord {
     /// When, in Unix milliseconds.
     pub time_ms: u64,
-    /// What happened: `message`, `release`, `delete`.
-    pub event: String,
+    /// What happened.
+    pub event: AuditEvent,
     /// The listener (segment crossing) involved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listener: Option<String>,

@@ -418,7 +418,7 @@ mod tests {
     use mugai_core::{Engine, Envelope, Policy, Verdict};
 
     use super::*;
-    use crate::verify_chain;
+    use crate::{AuditEvent, verify_chain};
 
     fn entry(at: u64) -> QuarantineEntry {
         QuarantineEntry {
@@ -438,10 +438,10 @@ mod tests {
         }
     }
 
-    fn record(event: &str) -> AuditRecord {
+    fn record(event: AuditEvent) -> AuditRecord {
         AuditRecord {
             time_ms: 1,
-            event: event.into(),
+            event,
             ..AuditRecord::default()
         }
     }
@@ -552,11 +552,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         {
             let store = FsStore::open(dir.path()).expect("open");
-            store.audit(&record("message")).expect("1");
-            store.audit(&record("message")).expect("2");
+            store.audit(&record(AuditEvent::Message)).expect("1");
+            store.audit(&record(AuditEvent::Message)).expect("2");
         }
         let store = FsStore::open(dir.path()).expect("reopen");
-        store.audit(&record("release")).expect("3");
+        store.audit(&record(AuditEvent::Release)).expect("3");
         assert_eq!(verify(&store).expect("valid"), 3);
 
         // Changing any line but the last breaks the line after it (the last
@@ -572,14 +572,14 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         {
             let store = FsStore::open(dir.path()).expect("open");
-            store.audit(&record("message")).expect("1");
+            store.audit(&record(AuditEvent::Message)).expect("1");
         }
         let path = dir.path().join("audit.jsonl");
         let mut file = OpenOptions::new().append(true).open(&path).expect("append");
         file.write_all(b"{\"prev\":\"torn").expect("torn write");
         drop(file);
         let store = FsStore::open(dir.path()).expect("reopen");
-        store.audit(&record("message")).expect("2");
+        store.audit(&record(AuditEvent::Message)).expect("2");
         assert_eq!(verify(&store).expect("valid"), 2);
     }
 }

@@ -21,7 +21,7 @@ mod fs;
 mod quarantine;
 mod spool;
 
-pub use audit::{AuditRecord, ChainError, verify_chain};
+pub use audit::{AuditEvent, AuditRecord, ChainError, verify_chain};
 pub use fs::FsStore;
 pub use quarantine::{EntryId, QuarantineEntry};
 pub use spool::SpoolEntry;
