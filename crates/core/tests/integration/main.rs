@@ -3,4 +3,5 @@
 mod engine;
 mod golden;
 mod hostile;
+mod layout;
 mod lure;
