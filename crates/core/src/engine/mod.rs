@@ -237,8 +237,9 @@ impl Engine {
         let mut documents = Vec::with_capacity(leaves.len());
         for leaf in &leaves {
             let (part, document) = work.inspect(leaf);
+            // Only a part to disarm needs its document again.
+            documents.push(document.filter(|_| part.action == PartAction::Disarm));
             report.parts.push(part);
-            documents.push(document);
         }
         report.timings_us.inspect = micros(t);
 
