@@ -54,62 +54,6 @@ impl<'b> Inspector<'b> {
         });
     }
 
-    /// Whether to stop walking because a bomb was found in this part: with
-    /// the default policy the part is removed whatever else is inside, so
-    /// walkers stop instead of working through the rest (42.zip would
-    /// otherwise be reported a thousand times over). The members left
-    /// uninspected are a `limit_exceeded` finding of their own, so that a
-    /// policy that keeps bombs still never passes them unread.
-    fn stop_at_bomb(&mut self, location: &str) -> bool {
-        if !self
-            .findings
-            .iter()
-            .any(|f| f.kind == FindingKind::ArchiveBomb)
-        {
-            return false;
-        }
-        if !self
-            .findings
-            .iter()
-            .any(|f| f.kind == FindingKind::LimitExceeded)
-        {
-            self.finding(
-                FindingKind::LimitExceeded,
-                location,
-                "members after an archive bomb were not inspected".into(),
-            );
-        }
-        true
-    }
-
-    /// Inspects one archive member; `Err` tells the walker to stop.
-    fn member(
-        &mut self,
-        name: &str,
-        data: &[u8],
-        archive_location: &str,
-        depth: usize,
-    ) -> Result<(), Exhausted> {
-        let here = format!("{archive_location}!{name}");
-        if self.stop_at_bomb(archive_location) {
-            return Err(Exhausted::Entries);
-        }
-        if let Err(e) = self.budget.take_entry() {
-            let detail = e.describe(&self.budget.limits);
-            self.finding(FindingKind::LimitExceeded, archive_location, detail);
-            return Err(e);
-        }
-        let hash = sha256(data);
-        let (true_type, _) = self.inspect_at(data, &hash, Some(name), None, &here, depth + 1);
-        self.entries.push(EntryReport {
-            path: here,
-            size: data.len() as u64,
-            true_type,
-            sha256: hex::encode(hash),
-        });
-        Ok(())
-    }
-
     /// Inspects one MIME part: its findings and archive members go into
     /// `self`, and a document opened to look inside comes back for disarm
     /// to consume, so the part is analysed once.
@@ -288,10 +232,35 @@ impl Members for Inspector<'_> {
         Inspector::finding(self, kind, location, detail);
     }
 
+    /// Whether to stop walking because a bomb was found in this part: with
+    /// the default policy the part is removed whatever else is inside, so
+    /// walkers stop instead of working through the rest (42.zip would
+    /// otherwise be reported a thousand times over). The members left
+    /// uninspected are a `limit_exceeded` finding of their own, so that a
+    /// policy that keeps bombs still never passes them unread.
     fn stop_at_bomb(&mut self, location: &str) -> bool {
-        Inspector::stop_at_bomb(self, location)
+        if !self
+            .findings
+            .iter()
+            .any(|f| f.kind == FindingKind::ArchiveBomb)
+        {
+            return false;
+        }
+        if !self
+            .findings
+            .iter()
+            .any(|f| f.kind == FindingKind::LimitExceeded)
+        {
+            self.finding(
+                FindingKind::LimitExceeded,
+                location,
+                "members after an archive bomb were not inspected".into(),
+            );
+        }
+        true
     }
 
+    /// Inspects one archive member; `Err` tells the walker to stop.
     fn member(
         &mut self,
         name: &str,
@@ -299,7 +268,24 @@ impl Members for Inspector<'_> {
         archive_location: &str,
         depth: usize,
     ) -> Result<(), Exhausted> {
-        Inspector::member(self, name, data, archive_location, depth)
+        let here = format!("{archive_location}!{name}");
+        if self.stop_at_bomb(archive_location) {
+            return Err(Exhausted::Entries);
+        }
+        if let Err(e) = self.budget.take_entry() {
+            let detail = e.describe(&self.budget.limits);
+            self.finding(FindingKind::LimitExceeded, archive_location, detail);
+            return Err(e);
+        }
+        let hash = sha256(data);
+        let (true_type, _) = self.inspect_at(data, &hash, Some(name), None, &here, depth + 1);
+        self.entries.push(EntryReport {
+            path: here,
+            size: data.len() as u64,
+            true_type,
+            sha256: hex::encode(hash),
+        });
+        Ok(())
     }
 
     fn name_only(&mut self, name: &str, location: &str) {

@@ -22,27 +22,15 @@ use crate::time::now_ms;
 pub(super) const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
 pub(super) struct Shared {
-    listener: String,
-    direction: Direction,
-    hostname: String,
+    /// The listener's name, direction, delivery, mode and spool schedule.
+    settings: RelaySettings,
     engine: Engine,
     store: Arc<dyn Store>,
-    delivery: Delivery,
-    mode: Mode,
-    /// Spool mode: first retry after this; each later one waits twice as long.
-    retry_base: Duration,
-    /// Spool mode: give up (and bounce) after this long.
-    lifetime: Duration,
-    /// Spool mode: where bounces go (`host:port`); none keeps them in the
-    /// quarantine instead.
-    bounce_next_hop: Option<String>,
     /// Wakes the spool worker when a message was spooled.
     wake: Notify,
     /// Bounds the engine runs on the blocking pool, so a flood of large
     /// messages queues here rather than starving everything else.
     engine_slots: Semaphore,
-    /// More Received headers than this is a mail loop.
-    max_hops: usize,
     metrics: Arc<Metrics>,
 }
 
@@ -54,52 +42,44 @@ impl Shared {
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
-            listener: settings.listener,
-            direction: settings.direction,
-            hostname: settings.hostname,
+            engine_slots: Semaphore::new(settings.engine_slots.max(1)),
+            settings,
             engine,
             store,
-            delivery: settings.delivery,
-            engine_slots: Semaphore::new(settings.engine_slots.max(1)),
-            max_hops: settings.max_hops,
-            mode: settings.mode,
-            retry_base: settings.retry_base,
-            lifetime: settings.lifetime,
-            bounce_next_hop: settings.bounce_next_hop,
             wake: Notify::new(),
             metrics,
         }
     }
 
     pub(super) fn listener(&self) -> &str {
-        &self.listener
+        &self.settings.listener
     }
 
     pub(super) fn direction(&self) -> Direction {
-        self.direction
+        self.settings.direction
     }
 
     /// Our name in Received headers, EHLO to the next hop and bounces.
     pub(super) fn hostname(&self) -> &str {
-        &self.hostname
+        &self.settings.hostname
     }
 
     pub(super) fn delivery(&self) -> &Delivery {
-        &self.delivery
+        &self.settings.delivery
     }
 
     pub(super) fn mode(&self) -> Mode {
-        self.mode
+        self.settings.mode
     }
 
     /// More Received headers than this is a mail loop.
     pub(super) fn max_hops(&self) -> usize {
-        self.max_hops
+        self.settings.max_hops
     }
 
     /// Where bounces go, when they are sent at all.
     pub(super) fn bounce_next_hop(&self) -> Option<&str> {
-        self.bounce_next_hop.as_deref()
+        self.settings.bounce_next_hop.as_deref()
     }
 
     pub(super) fn metrics(&self) -> &Metrics {
@@ -116,8 +96,8 @@ impl Shared {
         AuditRecord {
             time_ms: now_ms(),
             event,
-            listener: Some(self.listener.clone()),
-            direction: Some(self.direction),
+            listener: Some(self.settings.listener.clone()),
+            direction: Some(self.settings.direction),
             client_ip: envelope.client_ip.map(|ip| ip.to_string()),
             helo: envelope.helo.clone(),
             mail_from: Some(envelope.mail_from.clone().unwrap_or_default()),
@@ -168,7 +148,7 @@ impl Shared {
         let entry = QuarantineEntry {
             received_at_ms,
             envelope: envelope.clone(),
-            listener: self.listener.clone(),
+            listener: self.settings.listener.clone(),
             sha256: String::new(),
             size: data.len() as u64,
             verdict: outcome.verdict,
@@ -214,9 +194,10 @@ impl Shared {
         };
         let mine: Vec<_> = all
             .into_iter()
-            .filter(|(_, e)| e.listener == self.listener)
+            .filter(|(_, e)| e.listener == self.settings.listener)
             .collect();
-        self.metrics.set_spooled(&self.listener, mine.len() as u64);
+        self.metrics
+            .set_spooled(&self.settings.listener, mine.len() as u64);
         mine
     }
 
@@ -265,17 +246,17 @@ impl Shared {
     /// most an hour.
     pub(super) fn retry_delay(&self, attempts: u32) -> Duration {
         let doublings = attempts.saturating_sub(1).min(16);
-        (self.retry_base * 2u32.pow(doublings)).min(MAX_BACKOFF)
+        (self.settings.retry_base * 2u32.pow(doublings)).min(MAX_BACKOFF)
     }
 
     /// Whether a message received then has outlived the spool's lifetime.
     pub(super) fn expired(&self, received_at_ms: u64, now_ms: u64) -> bool {
-        now_ms.saturating_sub(received_at_ms) >= self.lifetime.as_millis() as u64
+        now_ms.saturating_sub(received_at_ms) >= self.settings.lifetime.as_millis() as u64
     }
 
     /// Counts one finished message.
     pub(super) fn count(&self, record: &AuditRecord, reply: &Reply) {
-        let listener = &self.listener;
+        let listener = &self.settings.listener;
         // No verdict: refused before the engine ran ("message"), or accepted
         // into the spool ("queued"), where the worker counts it again later.
         let verdict = record.verdict.map_or_else(
@@ -305,7 +286,7 @@ impl Shared {
         let Some(id) = record.message_id.clone() else {
             return;
         };
-        if self.direction != Direction::Outbound {
+        if self.settings.direction != Direction::Outbound {
             return;
         }
         if let Err(e) = self.blocking(move |store| store.remember_sent(&id)).await {
