@@ -418,7 +418,7 @@ fn sniff_text(b: &[u8]) -> FileType {
         (_, Some(_)) => return FileType::Html,
         _ => {}
     }
-    if start.starts_with(b"<?xml") {
+    if start.starts_with(b"<?") || namespaced_root(start) {
         return FileType::Xml;
     }
     if looks_like_text(head) {
@@ -426,6 +426,28 @@ fn sniff_text(b: &[u8]) -> FileType {
     } else {
         FileType::Unknown
     }
+}
+
+/// XML without a declaration, as Word 2003 XML (`<w:wordDocument`), Flat
+/// OPC (`<pkg:package`) and flat ODF write it: a root element whose name
+/// has a prefix or that declares a namespace. A heading in angle brackets
+/// (`<お知らせ>`) is neither.
+fn namespaced_root(b: &[u8]) -> bool {
+    let Some(tag) = b.strip_prefix(b"<") else {
+        return false;
+    };
+    if !tag.first().is_some_and(u8::is_ascii_alphabetic) {
+        return false;
+    }
+    let tag = &tag[..tag
+        .iter()
+        .position(|&c| c == b'>')
+        .unwrap_or(tag.len().min(4096))];
+    let name_end = tag
+        .iter()
+        .position(|c| c.is_ascii_whitespace() || *c == b'/')
+        .unwrap_or(tag.len());
+    tag[..name_end].contains(&b':') || find(tag, b"xmlns").is_some()
 }
 
 fn skip_bom_and_space(b: &[u8]) -> &[u8] {
@@ -457,6 +479,30 @@ mod tests {
         assert_eq!(identify(b"\x7FELF\x02\x01"), FileType::Elf);
         assert_eq!(identify(b"Rar!\x1A\x07\x01\x00"), FileType::Rar);
         assert_eq!(identify(b"GIF89a...."), FileType::Gif);
+    }
+
+    #[test]
+    fn xml_without_a_declaration_is_xml() {
+        for xml in [
+            &b"<w:wordDocument xmlns:w='http://schemas.microsoft.com/office/word/2003/wordml'>"[..],
+            b"<?mso-application progid=\"Word.Document\"?><w:wordDocument/>",
+            b"\xEF\xBB\xBF  <pkg:package xmlns:pkg='http://schemas.microsoft.com/office/2006/xmlPackage'>",
+            b"<Workbook xmlns=\"urn:schemas-microsoft-com:office:spreadsheet\">",
+        ] {
+            assert_eq!(identify(xml), FileType::Xml, "{}", String::from_utf8_lossy(xml));
+        }
+        for text in [
+            "<お知らせ>\n会議は 3 時からです。".as_bytes(),
+            b"<b>bold</b> is not a root with a namespace",
+            b"< 3 is less than 4",
+        ] {
+            assert_eq!(
+                identify(text),
+                FileType::Text,
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 
 use crate::finding::Finding;
 use crate::formats::archive::{self, Members};
-use crate::formats::{Document, FormatError, Inspection, html, pdf, sheet};
+use crate::formats::{Document, FormatError, Inspection, html, pdf, text};
 use crate::identify::{FileType, identify};
 use crate::limits::{Budget, Exhausted};
 use crate::names;
@@ -86,7 +86,10 @@ impl<'b> Inspector<'b> {
             names::check_name(name, location, &mut self.findings);
         }
         names::check_mismatch(t, name, declared_mime, location, &mut self.findings);
-        if let Some((kind, detail)) = type_finding(t) {
+        // Text a client renders as markup, by its declared type or name, is
+        // judged as markup.
+        let rendered = names::rendered_as(t, name, declared_mime);
+        if let Some((kind, detail)) = type_finding(t).or_else(|| unverified(rendered)) {
             self.finding(kind, location, detail.into());
         }
         if let Err(e) = self.budget.check_time() {
@@ -94,9 +97,6 @@ impl<'b> Inspector<'b> {
             self.finding(FindingKind::LimitExceeded, location, detail);
             return (t, None);
         }
-        // Text a client renders as markup, by its declared type or name, is
-        // judged as markup.
-        let rendered = names::rendered_as(t, name, declared_mime);
         (
             t,
             self.look_inside(rendered, bytes, hash, name, location, depth),
@@ -141,7 +141,7 @@ impl<'b> Inspector<'b> {
             };
         }
         let found = match t {
-            FileType::Text => sheet::inspect(bytes, name),
+            FileType::Text => text::inspect(bytes, name),
             FileType::Pdf => pdf::inspect(bytes, self.budget),
             FileType::Html | FileType::Hta | FileType::Svg => html::inspect(bytes),
             _ => Inspection::default(),
@@ -314,6 +314,30 @@ fn unreadable(t: FileType, e: FormatError) -> (FindingKind, String) {
             format!("unreadable Office package: {e}"),
         ),
     }
+}
+
+/// Default-deny: what mugai does not parse and then rebuild or verify is
+/// never delivered as it came. `None` for the types it does: archives and
+/// containers (walked member by member), Office documents, PDF, RTF,
+/// markup, raster images it re-encodes, text (checked for formulas), and
+/// nothing at all. Types with a finding of their own (executables, disk
+/// images, ...) are named by `type_finding` instead.
+fn unverified(t: FileType) -> Option<(FindingKind, &'static str)> {
+    use FileType::*;
+    let why = match t {
+        Zip | SevenZip | Tar | Gzip | Bzip2 | Xz | Iso => return None,
+        Docx | Docm | Xlsx | Xlsm | Xlsb | Pptx | Pptm | Ooxml | Odf | Doc | Xls | Ppt => {
+            return None;
+        }
+        Pdf | Rtf | Html | Svg | Png | Jpeg | Gif | Bmp | Tiff | Webp | Text | Empty => {
+            return None;
+        }
+        Xml => "XML of no dialect mugai checks (Office and OpenDocument XML run macros)",
+        Ico => "icon file, not re-encoded",
+        Ole => "OLE2 file of no kind mugai checks (Outlook .msg, Visio, Publisher, ...)",
+        _ => "content of a type mugai cannot identify",
+    };
+    Some((FindingKind::UnknownType, why))
 }
 
 /// Findings that follow from the true type alone.

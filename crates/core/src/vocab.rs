@@ -112,11 +112,15 @@ pub enum FindingKind {
     /// A YARA rule matched; the rule's metadata says how much it weighs
     /// and what to do.
     YaraMatch,
+    /// Content of a type mugai does not parse and rebuild or verify
+    /// (unidentified bytes, XML of no dialect it checks, icons): never
+    /// delivered as it came, whatever its name says.
+    UnknownType,
 }
 
 impl FindingKind {
     /// Every kind, in a stable order.
-    pub const ALL: [FindingKind; 22] = [
+    pub const ALL: [FindingKind; 23] = [
         FindingKind::Executable,
         FindingKind::Script,
         FindingKind::Shortcut,
@@ -139,6 +143,7 @@ impl FindingKind {
         FindingKind::PdfActiveContent,
         FindingKind::Malformed,
         FindingKind::YaraMatch,
+        FindingKind::UnknownType,
     ];
 
     /// The snake_case name used in policy files, reports and headers.
@@ -166,6 +171,7 @@ impl FindingKind {
             FindingKind::PdfActiveContent => "pdf_active_content",
             FindingKind::Malformed => "malformed",
             FindingKind::YaraMatch => "yara_match",
+            FindingKind::UnknownType => "unknown_type",
         }
     }
 
@@ -194,6 +200,7 @@ impl FindingKind {
             FindingKind::PdfActiveContent => "PDF 内の JavaScript・自動実行・埋め込みファイル",
             FindingKind::Malformed => "解析できない不正な形式",
             FindingKind::YaraMatch => "検出ルール（YARA）への一致",
+            FindingKind::UnknownType => "安全を確認できない形式のファイル",
         }
     }
 
@@ -222,6 +229,7 @@ impl FindingKind {
             FindingKind::PdfActiveContent => "PDF JavaScript, auto-actions or embedded files",
             FindingKind::Malformed => "malformed content that cannot be parsed",
             FindingKind::YaraMatch => "a match of a detection (YARA) rule",
+            FindingKind::UnknownType => "a file of a type mugai cannot verify",
         }
     }
 }

@@ -18,8 +18,9 @@ mod ole;
 mod ooxml;
 pub(crate) mod pdf;
 mod rtf;
-pub(crate) mod sheet;
+mod sheet;
 pub(crate) mod svg;
+pub(crate) mod text;
 
 pub(crate) use common::{Disarmed, FormatError, Inspection, count};
 

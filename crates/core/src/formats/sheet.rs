@@ -19,14 +19,16 @@ const XLM_CALLS: [&str; 8] = [
 /// Findings of one file, at most this many.
 const MAX_FINDINGS: usize = 20;
 
-/// Findings from a text file that Excel would open as a sheet: by name
-/// (`.csv`, `.slk`, ...) or by SYLK's `ID;` first record.
+/// Findings from text Excel could open as a sheet: every attachment,
+/// whatever it is named (a `.txt` is one rename away from a `.csv`), and
+/// any text that starts with SYLK's `ID;` record. Bodies are displayed,
+/// never opened as sheets.
 pub(crate) fn inspect(bytes: &[u8], name: Option<&str>) -> Inspection {
     let mut found = Inspection::default();
     // As Windows reads it: `report.CSV. ` opens in Excel too.
     let ext = name.and_then(crate::names::extension).unwrap_or_default();
     let sylk = bytes.starts_with(b"ID;") || ext == "slk";
-    if !sylk && !matches!(ext.as_str(), "csv" | "tsv" | "prn") {
+    if !sylk && name.is_none() {
         return found;
     }
     let text = String::from_utf8_lossy(bytes);
@@ -35,7 +37,8 @@ pub(crate) fn inspect(bytes: &[u8], name: Option<&str>) -> Inspection {
             found.items.push(Item::new(kind, detail));
         }
     };
-    for line in text.lines() {
+    // Excel ends a record at CR alone, too.
+    for line in text.split(['\r', '\n']) {
         let formula = if sylk {
             // `C;Y1;X1;K0;EEXEC("calc")`: the E field holds the formula.
             if let Some(name) = line.strip_prefix("NN;N") {
@@ -65,7 +68,7 @@ pub(crate) fn inspect(bytes: &[u8], name: Option<&str>) -> Inspection {
         let cells: Vec<&str> = if sylk {
             vec![formula.as_str()]
         } else {
-            formula.split([',', ';', '\t']).collect()
+            cells(&formula)
         };
         for cell in cells {
             let cell = cell.trim().trim_matches('"');
@@ -84,6 +87,26 @@ pub(crate) fn inspect(bytes: &[u8], name: Option<&str>) -> Inspection {
         }
     }
     found
+}
+
+/// The cells of one CSV, TSV or `;`-separated record: a separator inside
+/// double quotes does not end a cell (`"=cmd|'/c a,b'!A0"` is one cell).
+fn cells(record: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut quoted = false;
+    for (i, c) in record.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' | ';' | '\t' if !quoted => {
+                out.push(&record[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&record[start..]);
+    out
 }
 
 #[cfg(test)]
@@ -105,7 +128,23 @@ mod tests {
             [FindingKind::Dde]
         );
         assert!(kinds(b"name,amount\n=SUM(B1:B2),1\n", "a.csv").is_empty());
-        assert!(kinds(b"=cmd|'/c calc'!A0\n", "notes.md").is_empty());
+        // Any attachment: a .txt or .md is one rename away from a .csv.
+        assert_eq!(
+            kinds(b"=cmd|'/c calc'!A0\n", "notes.md"),
+            [FindingKind::Dde]
+        );
+        assert_eq!(
+            kinds(b"a\r=cmd|'/c calc'!A0\r", "cr-only.txt"),
+            [FindingKind::Dde],
+            "records ended by CR alone"
+        );
+        assert_eq!(
+            kinds(b"name,cmd\n\"x\",\"=cmd|'/c calc,x'!A0\"\n", "q.csv"),
+            [FindingKind::Dde],
+            "a quoted separator stays in its cell"
+        );
+        // A body is displayed, not opened as a sheet.
+        assert!(inspect(b"=cmd|'/c calc'!A0\n", None).items.is_empty());
         assert_eq!(
             kinds(b"=cmd|'/c calc'!A0\n", "report.CSV. "),
             [FindingKind::Dde]

