@@ -10,7 +10,7 @@ review every change.
 """
 import hashlib, struct
 
-from mailgen import EOL, attachment, multipart, text_part, write
+from mailgen import EOL, attachment, multipart, text_part, write, zip_of
 
 BODY = "お世話になっております。\n先日の会議の資料です。ご確認ください。\n"
 
@@ -72,6 +72,27 @@ TNEF = struct.pack("<IH", 0x223E9F78, 1) + bytes(range(64))
 write("deny", "tnef_winmail_dat.eml", mail("tnef", "winmail.dat", TNEF, "application/ms-tnef"), dangerous=True)
 ZSTD = b"\x28\xb5\x2f\xfd" + bytes(range(64))
 write("deny", "zstd_stream.eml", mail("zstd", "logs.tar.zst", ZSTD), dangerous=True)
+
+# MHT (a MIME web archive) named .doc, with ActiveMime macro data: Word opens it.
+MHT = ("MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=\"----=_NextPart_01\"\r\n\r\n"
+       "------=_NextPart_01\r\nContent-Location: file:///C:/D/doc.htm\r\nContent-Type: text/html\r\n\r\n"
+       "<html xmlns:o=\"urn:schemas-microsoft-com:office:office\"><body>資料</body></html>\r\n"
+       "------=_NextPart_01\r\nContent-Location: file:///C:/D/editdata.mso\r\n"
+       "Content-Transfer-Encoding: base64\r\nContent-Type: application/x-mso\r\n\r\n"
+       "QWN0aXZlTWltZQAAAfAEAAAA/////wAAB/AzDwAABAAAAAQAAAA=\r\n------=_NextPart_01--\r\n")
+write("deny", "mht_activemime_named_doc.eml", mail("mht", "議事録.doc", MHT.encode()), dangerous=True)
+
+# Wrappers behind a prefix: Adobe reads %PDF- anywhere in the first KB, and
+# zip readers find the central directory from the end.
+JS_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R/OpenAction<</S/JavaScript/JS(app.alert(1))>>>>endobj\n"
+          b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+write("deny", "pdf_after_junk.eml", mail("pdf after junk", "請求書.pdf", b"J" * 1500 + b"\n" + JS_PDF), dangerous=True)
+write("deny", "zip_with_prefix.eml",
+      mail("zip with prefix", "資料.zip", b"\x00\x01prefix" * 40 + zip_of([("invoice.exe", b"MZ" + bytes(200))])),
+      dangerous=True)
+# LZH (common in Japan): a level-0 header, `-lh0-` at offset 2.
+LZH = bytes([40, 0]) + b"-lh0-" + struct.pack("<II", 4, 4) + bytes(6) + bytes([11]) + b"invoice.exe" + b"\x00\x00" + b"MZ\x90\x00" + b"\x00"
+write("deny", "lzh_archive.eml", mail("lzh", "資料.lzh", LZH), dangerous=True)
 
 # Benign controls: these arrive as they came.
 write("deny", "control_text_with_bracket_heading.eml",

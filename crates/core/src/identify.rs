@@ -67,6 +67,9 @@ pub enum FileType {
     Tiff,
     Webp,
     Ico,
+    // A MIME document as a file: a saved message, or an MHT web archive
+    // that Word and browsers open as a page.
+    Mime,
     // The rest.
     Text,
     Empty,
@@ -114,7 +117,7 @@ impl FileType {
             Rtf => Family::Rtf,
             Html | Svg | Xml => Family::Markup,
             Png | Jpeg | Gif | Bmp | Tiff | Webp | Ico => Family::Image,
-            Text => Family::Text,
+            Text | Mime => Family::Text,
             Empty | Unknown => Family::Unknown,
         }
     }
@@ -402,6 +405,10 @@ fn sniff_text(b: &[u8]) -> FileType {
     if lead.len() >= 9 && lead[..9].eq_ignore_ascii_case(b"@echo off") {
         return FileType::Script;
     }
+    // Before markup: an MHT holds its page's `<html` in its first part.
+    if is_mime_document(start) {
+        return FileType::Mime;
+    }
     const HTML_MARKERS: [&[u8]; 7] = [
         b"<!doctype html",
         b"<html",
@@ -426,6 +433,24 @@ fn sniff_text(b: &[u8]) -> FileType {
     } else {
         FileType::Unknown
     }
+}
+
+/// Header fields first, `MIME-Version` among them, then a multipart body:
+/// what MHT files and saved messages look like.
+fn is_mime_document(b: &[u8]) -> bool {
+    let end = find(b, b"\r\n\r\n")
+        .or_else(|| find(b, b"\n\n"))
+        .unwrap_or(b.len().min(4096));
+    let header = String::from_utf8_lossy(&b[..end.min(8192)]).to_ascii_lowercase();
+    let is_field = |line: &str| {
+        line.starts_with([' ', '\t'])
+            || line
+                .split_once(':')
+                .is_some_and(|(name, _)| !name.is_empty() && !name.contains(' '))
+    };
+    header.lines().all(|l| is_field(l.trim_end_matches('\r')))
+        && header.contains("mime-version:")
+        && header.contains("content-type: multipart/")
 }
 
 /// XML without a declaration, as Word 2003 XML (`<w:wordDocument`), Flat
@@ -479,6 +504,16 @@ mod tests {
         assert_eq!(identify(b"\x7FELF\x02\x01"), FileType::Elf);
         assert_eq!(identify(b"Rar!\x1A\x07\x01\x00"), FileType::Rar);
         assert_eq!(identify(b"GIF89a...."), FileType::Gif);
+    }
+
+    #[test]
+    fn mime_documents_are_no_text() {
+        let mht = b"MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/html\r\n\r\n<html><body>x</body></html>\r\n--b--\r\n";
+        assert_eq!(identify(mht), FileType::Mime);
+        assert_eq!(
+            identify("件名: 会議\nMIME-Version は 1.0 です\n".as_bytes()),
+            FileType::Text
+        );
     }
 
     #[test]

@@ -334,6 +334,7 @@ fn unverified(t: FileType) -> Option<(FindingKind, &'static str)> {
         }
         Xml => "XML of no dialect mugai checks (Office and OpenDocument XML run macros)",
         Ico => "icon file, not re-encoded",
+        Mime => "MIME document (a saved message, or an MHT web archive Word opens as a page)",
         Ole => "OLE2 file of no kind mugai checks (Outlook .msg, Visio, Publisher, ...)",
         _ => "content of a type mugai cannot identify",
     };

@@ -12,13 +12,23 @@ pub(crate) fn reference(message_sha256: &str) -> &str {
     &message_sha256[..message_sha256.len().min(16)]
 }
 
+/// Text from the message as a notice may show it: without control
+/// characters (a NUL would make the notice itself unreadable as text the
+/// next time it is inspected) or the bidi controls used to disguise names.
+fn shown(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control() && !BIDI.contains(c))
+        .collect()
+}
+
 fn display_name(part: &PartReport) -> String {
     match &part.declared_name {
-        Some(n) => n
-            .chars()
-            .filter(|c| !c.is_control() && !BIDI.contains(c))
-            .collect(),
-        None => format!("part {} ({})", part.path, part.declared_type),
+        Some(n) => shown(n),
+        None => format!(
+            "part {} ({})",
+            shown(&part.path),
+            shown(&part.declared_type)
+        ),
     }
 }
 
@@ -37,7 +47,7 @@ fn locations(part: &PartReport) -> Vec<String> {
         .findings
         .iter()
         .filter(|f| f.location.contains('!'))
-        .map(|f| f.location.chars().filter(|c| !BIDI.contains(c)).collect())
+        .map(|f| shown(&f.location))
         .collect();
     l.sort();
     l.dedup();

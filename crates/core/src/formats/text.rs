@@ -15,10 +15,20 @@ const HEAD: usize = 64 * 1024;
 /// Findings from a text part named `name` (`None` for a body).
 pub(crate) fn inspect(bytes: &[u8], name: Option<&str>) -> Inspection {
     let mut found = sheet::inspect(bytes, name);
-    if name.is_some()
-        && let Some(what) = launcher(&bytes[..bytes.len().min(HEAD)])
-    {
+    if name.is_none() {
+        return found;
+    }
+    let head = &bytes[..bytes.len().min(HEAD)];
+    if let Some(what) = launcher(head) {
         found.items.push(Item::new(FindingKind::Shortcut, what));
+    }
+    // Readers look for `%PDF-` past leading bytes; mugai rebuilds only a
+    // PDF that starts as one.
+    if memchr::memmem::find(head, b"%PDF-").is_some() {
+        found.items.push(Item::new(
+            FindingKind::UnknownType,
+            "a PDF behind leading text, which readers open and mugai does not rebuild",
+        ));
     }
     found
 }
@@ -91,6 +101,12 @@ mod tests {
         ] {
             assert_eq!(kinds(text, Some(name)), [FindingKind::Shortcut], "{name}");
         }
+    }
+
+    #[test]
+    fn a_pdf_behind_text_is_no_text() {
+        let junk = format!("{}\n%PDF-1.4\n1 0 obj<</JS(x)>>endobj\n", "J".repeat(1500));
+        assert_eq!(kinds(&junk, Some("請求書.pdf")), [FindingKind::UnknownType]);
     }
 
     #[test]

@@ -330,3 +330,22 @@ fn fuzz_lure_bf44f4d2_tagging_a_subject_line_without_a_colon() {
     assert_eq!(lure.action, mugai_core::LureAction::Tag, "{lure:?}");
     mugai_core::internal::check_lure(&engine, &raw).unwrap();
 }
+
+/// fuzz lure e9d6d7f6: a part declared `multipart/mixe<NUL>` was removed
+/// under default-deny, and its notice quoted the declared type, NUL and
+/// all: the notice itself was no text the next time it was inspected.
+#[test]
+fn fuzz_lure_e9d6d7f6_a_notice_never_quotes_control_characters() {
+    let raw = sample("hostile/fuzz_lure_e9d6d7f6_nul_in_a_declared_type.eml");
+    let engine = mugai_core::internal::lure_engine();
+    let out = engine.process(&raw, &Envelope::default());
+    assert_eq!(out.verdict, Verdict::Deliver, "{:?}", out.report.reason);
+    let delivered = out.message.as_ref().expect("delivered");
+    let again = engine.process(delivered, &Envelope::default());
+    assert!(
+        again.report.parts.iter().all(|p| p.findings.is_empty()),
+        "{:?}",
+        again.report.parts
+    );
+    mugai_core::internal::check_lure(&engine, &raw).unwrap();
+}
