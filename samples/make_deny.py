@@ -103,6 +103,18 @@ RTF_U = ("{\\rtf1\\ansi {\\field{\\*\\fldinst \\uc1" + uspell("DDEAUTO") +
          " \"\\\\\\\\198.51.100.7\\\\s\\\\a.png\" \\\\d}{\\fldrslt }}}\n")
 write("deny", "rtf_unicode_escaped_fields.eml", mail("rtf", "資料.rtf", RTF_U.encode()), dangerous=True)
 
+# A program uuencoded into the text body, which mail clients show as an attachment.
+import binascii
+def uuencode(name, data):
+    lines = [f"begin 644 {name}"] + [binascii.b2a_uu(data[i:i + 45]).decode().rstrip("\n") for i in range(0, len(data), 45)]
+    return "\r\n".join(lines + ["`", "end"]) + "\r\n"
+UU_BODY = "お世話になっております。\r\n請求書の件です。\r\n\r\n" + uuencode("請求書.exe", b"MZ\x90\x00" + bytes(300))
+UU_HEAD = (f"From: Tanaka Taro <tanaka@example.lg.jp>{EOL}To: suzuki@city.example.lg.jp{EOL}"
+           f"Subject: uuencode{EOL}Date: Mon, 07 Dec 2026 09:30:00 +0900{EOL}"
+           f"Message-ID: <uu-body@example.lg.jp>{EOL}MIME-Version: 1.0{EOL}"
+           f"Content-Type: text/plain; charset=utf-8{EOL}Content-Transfer-Encoding: 8bit{EOL}{EOL}")
+write("deny", "uuencoded_exe_in_body.eml", UU_HEAD.encode() + UU_BODY.encode(), dangerous=True)
+
 # Benign controls: these arrive as they came.
 write("deny", "control_text_with_bracket_heading.eml",
       mail("control text", "お知らせ.txt", "<お知らせ>\n会議は 3 時からです。\n[会議室]\nURL: https://example.lg.jp/\n".encode("utf-8"),

@@ -147,6 +147,12 @@ impl<'b> Inspector<'b> {
             _ => Inspection::default(),
         };
         self.record(&found, location);
+        // Files encoded into text are members like an archive's.
+        for (member, data) in &found.embedded {
+            if self.member(member, data, location, depth).is_err() {
+                break;
+            }
+        }
         None
     }
 

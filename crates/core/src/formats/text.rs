@@ -12,9 +12,15 @@ use crate::vocab::FindingKind;
 /// Only the head is read: launcher files are a few lines.
 const HEAD: usize = 64 * 1024;
 
-/// Findings from a text part named `name` (`None` for a body).
+/// Files encoded in text are at most this many per part.
+const MAX_ENCODED: usize = 64;
+
+/// Findings from a text part named `name` (`None` for a body). Files
+/// uuencoded or yEncoded into the text, which mail clients show as
+/// attachments, come back as embedded members to inspect.
 pub(crate) fn inspect(bytes: &[u8], name: Option<&str>) -> Inspection {
     let mut found = sheet::inspect(bytes, name);
+    found.embedded = encoded_files(bytes);
     if name.is_none() {
         return found;
     }
@@ -68,6 +74,89 @@ fn launcher(head: &[u8]) -> Option<&'static str> {
     None
 }
 
+/// Files in uuencode (`begin 644 name` … `end`) or yEnc (`=ybegin … name=`
+/// … `=yend`) blocks, decoded.
+fn encoded_files(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut lines = bytes
+        .split(|&c| c == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    while let Some(line) = lines.next() {
+        if out.len() >= MAX_ENCODED {
+            break;
+        }
+        if let Some(name) = uu_begin(line) {
+            let mut data = Vec::new();
+            for l in lines.by_ref() {
+                if l == b"end" {
+                    break;
+                }
+                uu_line(l, &mut data);
+            }
+            out.push((name, data));
+        } else if let Some(rest) = line.strip_prefix(b"=ybegin ") {
+            let rest = String::from_utf8_lossy(rest);
+            let name = rest
+                .split_once("name=")
+                .map_or("yenc", |(_, n)| n.trim())
+                .to_owned();
+            let mut data = Vec::new();
+            for l in lines.by_ref() {
+                if l.starts_with(b"=yend") {
+                    break;
+                }
+                if !l.starts_with(b"=ypart ") {
+                    yenc_line(l, &mut data);
+                }
+            }
+            out.push((name, data));
+        }
+    }
+    out
+}
+
+/// `begin 644 name`: the mode is three or four octal digits.
+fn uu_begin(line: &[u8]) -> Option<String> {
+    let rest = line.strip_prefix(b"begin ")?;
+    let space = rest.iter().position(|&c| c == b' ')?;
+    let (mode, name) = (&rest[..space], &rest[space + 1..]);
+    let octal = (3..=4).contains(&mode.len()) && mode.iter().all(|c| (b'0'..=b'7').contains(c));
+    (octal && !name.is_empty()).then(|| String::from_utf8_lossy(name).trim().to_owned())
+}
+
+fn uu_line(line: &[u8], out: &mut Vec<u8>) {
+    let value = |c: u8| c.wrapping_sub(b' ') & 0x3F;
+    let Some((&len, rest)) = line.split_first() else {
+        return;
+    };
+    let want = usize::from(value(len));
+    let mut got = Vec::with_capacity(want + 2);
+    for quad in rest.chunks(4) {
+        let v: Vec<u8> = (0..4)
+            .map(|i| value(*quad.get(i).unwrap_or(&b'`')))
+            .collect();
+        got.push(v[0] << 2 | v[1] >> 4);
+        got.push(v[1] << 4 | v[2] >> 2);
+        got.push(v[2] << 6 | v[3]);
+    }
+    got.truncate(want);
+    out.extend_from_slice(&got);
+}
+
+fn yenc_line(line: &[u8], out: &mut Vec<u8>) {
+    let mut escaped = false;
+    for &c in line {
+        if escaped {
+            out.push(c.wrapping_sub(64).wrapping_sub(42));
+            escaped = false;
+        } else if c == b'=' {
+            escaped = true;
+        } else {
+            out.push(c.wrapping_sub(42));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +196,65 @@ mod tests {
     fn a_pdf_behind_text_is_no_text() {
         let junk = format!("{}\n%PDF-1.4\n1 0 obj<</JS(x)>>endobj\n", "J".repeat(1500));
         assert_eq!(kinds(&junk, Some("請求書.pdf")), [FindingKind::UnknownType]);
+    }
+
+    fn uuencode(name: &str, data: &[u8]) -> String {
+        let enc = |v: u8| if v == 0 { '`' } else { (v + b' ') as char };
+        let mut out = format!("begin 644 {name}\n");
+        for chunk in data.chunks(45) {
+            out.push(enc(chunk.len() as u8));
+            for triple in chunk.chunks(3) {
+                let b = [
+                    triple[0],
+                    *triple.get(1).unwrap_or(&0),
+                    *triple.get(2).unwrap_or(&0),
+                ];
+                for v in [
+                    b[0] >> 2,
+                    (b[0] << 4 | b[1] >> 4) & 63,
+                    (b[1] << 2 | b[2] >> 6) & 63,
+                    b[2] & 63,
+                ] {
+                    out.push(enc(v));
+                }
+            }
+            out.push('\n');
+        }
+        out + "`\nend\n"
+    }
+
+    #[test]
+    fn files_encoded_in_text_are_decoded() {
+        let exe: Vec<u8> = b"MZ\x90\x00".iter().copied().chain(0..=255).collect();
+        let body = format!(
+            "お世話になっております。\r\n{}\r\n以上",
+            uuencode("setup.exe", &exe)
+        );
+        let found = inspect(body.as_bytes(), None);
+        assert_eq!(found.embedded, [("setup.exe".to_owned(), exe.clone())]);
+        let yenc: Vec<u8> = exe
+            .iter()
+            .flat_map(|&b| {
+                let c = b.wrapping_add(42);
+                if matches!(c, 0 | b'\n' | b'\r' | b'=') {
+                    vec![b'=', c.wrapping_add(64)]
+                } else {
+                    vec![c]
+                }
+            })
+            .collect();
+        let text = [
+            &b"=ybegin line=128 size=260 name=a.exe\r\n"[..],
+            &yenc,
+            b"\r\n=yend size=260\r\n",
+        ]
+        .concat();
+        assert_eq!(inspect(&text, None).embedded, [("a.exe".to_owned(), exe)]);
+        assert!(
+            inspect("begin the meeting at 3\nend".as_bytes(), None)
+                .embedded
+                .is_empty()
+        );
     }
 
     #[test]
