@@ -102,10 +102,20 @@ fn plan(cf: &mut cfb::CompoundFile<Cursor<&[u8]>>, t: FileType) -> Result<Plan, 
     }
     if t == FileType::Ppt {
         let stream = read_stream(cf, Path::new("/PowerPoint Document"))?;
-        if ppt_has_vba(&stream) {
+        let records = ppt_records(&stream);
+        if records.vba {
             a.found.items.push(Item {
                 kind: FindingKind::Macro,
                 detail: "VBA project in the PowerPoint Document stream (VBAInfo record)".into(),
+            });
+        }
+        if records.ole_objects > 0 {
+            a.found.items.push(Item {
+                kind: FindingKind::EmbeddedObject,
+                detail: format!(
+                    "embedded OLE objects in the PowerPoint Document stream ({} ExOleObjStg records)",
+                    records.ole_objects
+                ),
             });
         }
         a.blocker = Some("PowerPoint 97 files cannot be disarmed".into());
@@ -264,12 +274,24 @@ fn word_dde_fields(stream: &mut [u8], blank: bool) -> Vec<String> {
     found
 }
 
-/// Whether a PowerPoint 97 stream holds a VBAInfo atom that says it has
-/// macros (`fHasMacros`, MS-PPT 2.4.10): the project itself is a compressed
-/// storage the atom points to. Files without macros may carry the atom with
-/// the flag off.
-fn ppt_has_vba(stream: &[u8]) -> bool {
+/// What the records of a PowerPoint 97 stream hold that can run.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct PptRecords {
+    /// A VBAInfo atom that says the file has macros (`fHasMacros`, MS-PPT
+    /// 2.4.10): the project itself is a compressed storage the atom points
+    /// to. Files without macros may carry the atom with the flag off.
+    vba: bool,
+    /// ExOleObjStg records (MS-PPT 2.10.34) other than the one a VBA
+    /// project is stored in: embedded OLE objects such as Packager files,
+    /// which open what they hold with a double click.
+    ole_objects: usize,
+}
+
+/// Walks the records of a PowerPoint Document stream, containers included.
+fn ppt_records(stream: &[u8]) -> PptRecords {
     const VBA_INFO_ATOM: u16 = 0x0400;
+    const EX_OLE_OBJ_STG: u16 = 0x1011;
+    let mut found = PptRecords::default();
     // Record ranges still to walk; containers (version 0xF) are entered.
     let mut ranges = vec![(0usize, stream.len())];
     let mut records = 0usize;
@@ -277,7 +299,7 @@ fn ppt_has_vba(stream: &[u8]) -> bool {
         while let Some(head) = stream.get(pos..pos + 8).filter(|_| pos + 8 <= end) {
             records += 1;
             if records > 1_000_000 {
-                return false;
+                return found;
             }
             let version = head[0] & 0x0F;
             let kind = u16::from_le_bytes([head[2], head[3]]);
@@ -285,8 +307,9 @@ fn ppt_has_vba(stream: &[u8]) -> bool {
             let has_macros = stream
                 .get(pos + 12..pos + 16)
                 .is_some_and(|f| u32::from_le_bytes([f[0], f[1], f[2], f[3]]) == 1);
-            if kind == VBA_INFO_ATOM && has_macros {
-                return true;
+            found.vba |= kind == VBA_INFO_ATOM && has_macros;
+            if kind == EX_OLE_OBJ_STG {
+                found.ole_objects += 1;
             }
             let body_end = (pos + 8).saturating_add(len).min(end);
             if version == 0x0F {
@@ -295,7 +318,9 @@ fn ppt_has_vba(stream: &[u8]) -> bool {
             pos = body_end;
         }
     }
-    false
+    // The VBA project is an ExOleObjStg of its own.
+    found.ole_objects = found.ole_objects.saturating_sub(usize::from(found.vba));
+    found
 }
 
 /// Names of BIFF8 BOUNDSHEET records whose sheet type is a macro sheet.
@@ -356,12 +381,23 @@ mod tests {
             0x03E8,
             &[record(0x00, 0x03E9, &[0; 4]), record(0x0F, 0x07D0, &info)].concat(),
         );
-        assert!(ppt_has_vba(&doc));
+        assert!(ppt_records(&doc).vba);
         let plain = record(0x0F, 0x03E8, &record(0x00, 0x03E9, &[0; 4]));
-        assert!(!ppt_has_vba(&plain));
+        assert_eq!(ppt_records(&plain), PptRecords::default());
         let off = record(0x0F, 0x03FF, &record(0x02, 0x0400, &[0; 12]));
-        assert!(!ppt_has_vba(&off));
-        assert!(!ppt_has_vba(&doc[..20]));
+        assert!(!ppt_records(&off).vba);
+        assert!(!ppt_records(&doc[..20]).vba);
+        // An OLE object's storage, anywhere in the tree.
+        let objects = record(
+            0x0F,
+            0x03E8,
+            &[
+                record(0x0F, 0x0409, &record(0x00, 0x1011, &[0; 16])),
+                record(0x10, 0x1011, &[0; 8]),
+            ]
+            .concat(),
+        );
+        assert_eq!(ppt_records(&objects).ole_objects, 2);
     }
 
     #[test]
