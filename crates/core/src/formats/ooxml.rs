@@ -119,21 +119,32 @@ pub(crate) fn analyze<'a>(
     let mut pkg = Package::open(bytes, budget)?;
     let mut plan = Plan::default();
     let names = pkg.names.clone();
+    // A part is what its declared content type says as much as what its
+    // path says: a VBA project may sit anywhere under any name.
+    let Some(ct_name) = pkg.by_lower.get(&CONTENT_TYPES.to_lowercase()).cloned() else {
+        return Err(format!("no {CONTENT_TYPES}").into());
+    };
+    let ct_xml = pkg.read(&ct_name, budget)?;
+    let declared = ContentTypes::parse(&ct_xml)?;
 
     for name in &names {
         let lower = name.to_lowercase();
         let base = lower.rsplit('/').next().unwrap_or(&lower);
+        let ctype = declared.of(&lower);
         let what = if base == "vbaproject.bin"
             || base == "vbadata.xml"
             || base.starts_with("vbaprojectsignature")
             || base == "attachedtoolbars.bin"
+            || ctype.contains("vbaproject")
+            || ctype.contains("vbadata")
+            || ctype.contains("attachedtoolbars")
         {
             Some((FindingKind::Macro, "VBA project"))
-        } else if lower.contains("macrosheets/") {
+        } else if lower.contains("macrosheets/") || ctype.contains("macrosheet") {
             Some((FindingKind::Macro, "Excel 4.0 (XLM) macro sheet"))
-        } else if lower.contains("dialogsheets/") {
+        } else if lower.contains("dialogsheets/") || ctype.contains("dialogsheet") {
             Some((FindingKind::Macro, "Excel 5.0 dialog sheet"))
-        } else if lower.contains("activex/") {
+        } else if lower.contains("activex/") || ctype.contains("activex") {
             Some((FindingKind::EmbeddedObject, "ActiveX control"))
         } else {
             None
@@ -142,7 +153,7 @@ pub(crate) fn analyze<'a>(
             // Their own relationships go with them.
             if !base.ends_with(".rels") {
                 let mut detail = format!("{what}: {name}");
-                if base == "vbaproject.bin" {
+                if base == "vbaproject.bin" || ctype.contains("vbaproject") {
                     let project = pkg.read(name, budget)?;
                     if let Some(vba) = cfb::CompoundFile::open(Cursor::new(project.as_slice()))
                         .ok()
@@ -171,7 +182,15 @@ pub(crate) fn analyze<'a>(
             plan.remove.insert(lower);
             continue;
         }
-        if lower.contains("/embeddings/") && !base.ends_with(".rels") {
+        // Embedded objects by path, by declared type, or by content: OLE2
+        // data is an object wherever it sits, whatever it is called.
+        let sniffed_ole = !base.ends_with(".xml")
+            && !base.ends_with(".rels")
+            && !ctype.starts_with("image/")
+            && pkg.starts_with(name, OLE_MAGIC)?;
+        if (lower.contains("/embeddings/") || ctype.contains("oleobject") || sniffed_ole)
+            && !base.ends_with(".rels")
+        {
             let data = pkg.read(name, budget)?;
             let t = identify(&data);
             if is_plain_embedding(t) {
@@ -266,6 +285,14 @@ pub(crate) fn analyze<'a>(
                 continue;
             }
             let target = resolve(dir, &rel.target);
+            if let Some(exact) = pkg.by_lower.get(&target).cloned()
+                && !plan.remove.contains(&target)
+                && !plan.found.embedded.iter().any(|(n, _)| *n == exact)
+                && let Some(item) = object_target(&mut pkg, kind, &exact, budget, &mut plan)?
+            {
+                plan.found.items.push(item);
+                plan.remove.insert(target.clone());
+            }
             if plan.remove.contains(&target)
                 || kind.eq_ignore_ascii_case("vbaProject")
                 || kind.eq_ignore_ascii_case("extensibility")
@@ -279,13 +306,97 @@ pub(crate) fn analyze<'a>(
         plan.read.insert(name.clone(), xml);
     }
 
-    if let Some(exact) = pkg.by_lower.get(&CONTENT_TYPES.to_lowercase()).cloned() {
-        let xml = pkg.read(&exact, budget)?;
-        plan.read.insert(exact, xml);
-    } else {
-        return Err(format!("no {CONTENT_TYPES}").into());
-    }
+    plan.read.insert(ct_name, ct_xml);
     Ok(Analysis { pkg, plan })
+}
+
+/// A part a relationship names as code or an object, wherever it sits and
+/// whatever it is called: what to report when it goes, or `None` when it
+/// stays (a document or picture embedded as a package, then inspected like
+/// an archive member, or a relationship of no such kind).
+fn object_target(
+    pkg: &mut Package<'_>,
+    kind: &str,
+    exact: &str,
+    budget: &mut Budget,
+    plan: &mut Plan,
+) -> Result<Option<Item>, FormatError> {
+    let code = [
+        "vbaProject",
+        "wordVbaData",
+        "attachedToolbars",
+        "keyMapCustomizations",
+        "activeXControl",
+        "activeXControlBinary",
+    ];
+    if code.iter().any(|c| kind.eq_ignore_ascii_case(c)) {
+        let what = if kind.to_ascii_lowercase().starts_with("activex") {
+            FindingKind::EmbeddedObject
+        } else {
+            FindingKind::Macro
+        };
+        return Ok(Some(Item::new(what, format!("{kind} part: {exact}"))));
+    }
+    if !(kind.eq_ignore_ascii_case("oleObject") || kind.eq_ignore_ascii_case("package")) {
+        return Ok(None);
+    }
+    let data = pkg.read(exact, budget)?;
+    let t = identify(&data);
+    if is_plain_embedding(t) {
+        plan.found.embedded.push((exact.to_owned(), data));
+        return Ok(None);
+    }
+    Ok(Some(Item::new(
+        FindingKind::EmbeddedObject,
+        format!("embedded {} object: {exact}", t.name()),
+    )))
+}
+
+/// The compound-file signature: OLE objects, VBA projects, legacy documents.
+const OLE_MAGIC: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
+
+/// `[Content_Types].xml`: the content type of each part, by override or by
+/// the default for its extension, lower case.
+#[derive(Debug, Default)]
+struct ContentTypes {
+    overrides: BTreeMap<String, String>,
+    defaults: BTreeMap<String, String>,
+}
+
+impl ContentTypes {
+    fn parse(xml: &[u8]) -> Result<Self, String> {
+        let mut types = ContentTypes::default();
+        let mut reader = Reader::from_reader(xml);
+        loop {
+            match reader.read_event().map_err(xml_error)? {
+                Event::Start(e) | Event::Empty(e) => {
+                    let ct = attr(&e, "ContentType").unwrap_or_default().to_lowercase();
+                    match local_name(&e) {
+                        "Override" => {
+                            let part = attr(&e, "PartName").unwrap_or_default();
+                            types.overrides.insert(resolve("", &part), ct);
+                        }
+                        "Default" => {
+                            let ext = attr(&e, "Extension").unwrap_or_default();
+                            types.defaults.insert(ext.to_lowercase(), ct);
+                        }
+                        _ => {}
+                    }
+                }
+                Event::Eof => return Ok(types),
+                _ => {}
+            }
+        }
+    }
+
+    /// The declared type of a part (lower-case name), or "".
+    fn of(&self, lower: &str) -> &str {
+        if let Some(ct) = self.overrides.get(lower) {
+            return ct;
+        }
+        let ext = lower.rsplit_once('.').map_or("", |(_, e)| e);
+        self.defaults.get(ext).map_or("", String::as_str)
+    }
 }
 
 impl Analysis<'_> {
@@ -836,6 +947,105 @@ fn fix_content_types(xml: &[u8], removed: &BTreeSet<String>) -> Result<(Vec<u8>,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::Limits;
+
+    /// A clean docx from the corpus with `extra` parts added and the
+    /// content types and document relationships replaced.
+    fn docx_with(extra: &[(&str, &[u8])], types: &str, rels: &str) -> Vec<u8> {
+        use std::io::{Read, Write};
+        let base = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../samples/files/tk_testWORD.docx"
+        ))
+        .expect("sample");
+        let mut zip = zip::ZipArchive::new(Cursor::new(base)).expect("zip");
+        let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default();
+        for i in 0..zip.len() {
+            let mut f = zip.by_index(i).expect("member");
+            let name = f.name().expect("name").into_owned();
+            let mut data = Vec::new();
+            f.read_to_end(&mut data).expect("read");
+            let data = match name.as_str() {
+                "[Content_Types].xml" => String::from_utf8(data)
+                    .expect("utf-8")
+                    .replace("</Types>", &format!("{types}</Types>"))
+                    .into_bytes(),
+                "word/_rels/document.xml.rels" => String::from_utf8(data)
+                    .expect("utf-8")
+                    .replace("</Relationships>", &format!("{rels}</Relationships>"))
+                    .into_bytes(),
+                _ => data,
+            };
+            out.start_file(name, options).expect("start");
+            out.write_all(&data).expect("write");
+        }
+        for (name, data) in extra {
+            out.start_file(*name, options).expect("start");
+            out.write_all(data).expect("write");
+        }
+        out.finish().expect("finish").into_inner()
+    }
+
+    fn found(docx: &[u8]) -> Vec<(FindingKind, String)> {
+        let mut budget = Budget::new(&Limits::default());
+        analyze(docx, &mut budget)
+            .expect("opens")
+            .found()
+            .items
+            .iter()
+            .map(|i| (i.kind, i.detail.clone()))
+            .collect()
+    }
+
+    /// Code and objects are found by content type, relationship and
+    /// content, not only at their usual paths.
+    #[test]
+    fn parts_away_from_the_usual_paths() {
+        let ole = [&OLE_MAGIC[..], &[0u8; 504]].concat();
+        let vba_by_type = docx_with(
+            &[("word/settingsData.bin", &ole)],
+            r#"<Override PartName="/word/settingsData.bin" ContentType="application/vnd.ms-office.vbaProject"/>"#,
+            "",
+        );
+        let items = found(&vba_by_type);
+        assert!(
+            items
+                .iter()
+                .any(|(k, d)| *k == FindingKind::Macro && d.contains("settingsData.bin")),
+            "{items:?}"
+        );
+        let ole_as_picture = docx_with(
+            &[("word/media/image9.png", &ole)],
+            "",
+            r#"<Relationship Id="rIdX" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/oleObject" Target="media/image9.png"/>"#,
+        );
+        let items = found(&ole_as_picture);
+        assert!(
+            items
+                .iter()
+                .any(|(k, d)| *k == FindingKind::EmbeddedObject && d.contains("image9.png")),
+            "{items:?}"
+        );
+        let loose_ole = docx_with(&[("customXml/item9.bin", &ole)], "", "");
+        let items = found(&loose_ole);
+        assert!(
+            items
+                .iter()
+                .any(|(k, d)| *k == FindingKind::EmbeddedObject && d.contains("item9.bin")),
+            "{items:?}"
+        );
+        // Disarmed, none of it is left.
+        for docx in [vba_by_type, ole_as_picture, loose_ole] {
+            let mut budget = Budget::new(&Limits::default());
+            let out = analyze(&docx, &mut budget)
+                .expect("opens")
+                .disarm(&mut budget)
+                .expect("disarms");
+            assert!(found(&out.bytes).is_empty(), "{:?}", found(&out.bytes));
+        }
+        assert!(found(&docx_with(&[], "", "")).is_empty(), "the clean base");
+    }
 
     #[test]
     fn rels_sources_and_targets() {

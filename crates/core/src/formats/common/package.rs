@@ -55,6 +55,18 @@ impl<'a> Package<'a> {
         })
     }
 
+    /// Whether a part's data begins with `magic`, read without inflating
+    /// the rest of it.
+    pub(crate) fn starts_with(&mut self, name: &str, magic: &[u8]) -> Result<bool, FormatError> {
+        use std::io::Read;
+        let f = self.zip.by_name(name).map_err(|e| format!("{name}: {e}"))?;
+        let mut head = Vec::with_capacity(magic.len());
+        f.take(magic.len() as u64)
+            .read_to_end(&mut head)
+            .map_err(|e| format!("{name}: {e}"))?;
+        Ok(head == magic)
+    }
+
     /// The package again, without the parts `drop` picks and with `changed`
     /// parts written anew; every other part is copied compressed, byte for
     /// byte, in the original order.
