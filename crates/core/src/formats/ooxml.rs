@@ -1002,7 +1002,7 @@ mod tests {
     /// content, not only at their usual paths.
     #[test]
     fn parts_away_from_the_usual_paths() {
-        let ole = [&OLE_MAGIC[..], &[0u8; 504]].concat();
+        let ole = [OLE_MAGIC, &[0u8; 504]].concat();
         let vba_by_type = docx_with(
             &[("word/settingsData.bin", &ole)],
             r#"<Override PartName="/word/settingsData.bin" ContentType="application/vnd.ms-office.vbaProject"/>"#,
