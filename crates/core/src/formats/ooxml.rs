@@ -1048,6 +1048,21 @@ mod tests {
     }
 
     #[test]
+    fn a_dtd_in_a_part_is_refused() {
+        let dtd = docx_with(
+            &[(
+                "word/glossary.xml",
+                b"<?xml version=\"1.0\"?><!DOCTYPE g [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><g>&x;</g>",
+            )],
+            "",
+            "",
+        );
+        let mut budget = Budget::new(&Limits::default());
+        let err = analyze(&dtd, &mut budget).expect_err("refused");
+        assert!(err.to_string().contains("DTD"), "{err}");
+    }
+
+    #[test]
     fn rels_sources_and_targets() {
         assert_eq!(
             rels_source("word/_rels/document.xml.rels").as_deref(),

@@ -49,10 +49,18 @@ impl<'a> Package<'a> {
             .map_err(|e| FormatError::Limit(e.describe(&budget.limits)))?;
         let f = self.zip.by_name(name).map_err(|e| format!("{name}: {e}"))?;
         let compressed = f.compressed_size().max(1);
-        read_bounded(budget, f, compressed).map_err(|e| match FormatError::from(e) {
+        let data = read_bounded(budget, f, compressed).map_err(|e| match FormatError::from(e) {
             FormatError::Limit(why) => FormatError::Limit(format!("{name}: {why}")),
             other => FormatError::Malformed(format!("{name}: {other}")),
-        })
+        })?;
+        // Office never writes a DTD into a package; one that is there can
+        // declare entities (XXE, billion laughs) for whoever parses it next.
+        if declares_a_dtd(&data) {
+            return Err(FormatError::Malformed(format!(
+                "{name}: XML with a document type declaration (DTD)"
+            )));
+        }
+        Ok(data)
     }
 
     /// Whether a part's data begins with `magic`, read without inflating
@@ -96,5 +104,27 @@ impl<'a> Package<'a> {
             }
         }
         Ok(out.finish().map_err(|e| format!("zip: {e}"))?.into_inner())
+    }
+}
+
+/// `<!DOCTYPE` in the head of an XML part, where a DTD must stand.
+fn declares_a_dtd(xml: &[u8]) -> bool {
+    crate::identify::find_ci(&xml[..xml.len().min(4096)], b"<!doctype").is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dtds_are_found_before_the_root() {
+        assert!(declares_a_dtd(
+            b"<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"aaaa\">]><x>&a;</x>"
+        ));
+        assert!(declares_a_dtd(
+            b"<!doctype x SYSTEM \"file:///etc/passwd\"><x/>"
+        ));
+        assert!(!declares_a_dtd(b"<?xml version=\"1.0\"?><w:document/>"));
+        assert!(!declares_a_dtd(b"<x><!-- a comment --><![CDATA[y]]></x>"));
     }
 }
