@@ -19,7 +19,9 @@ use quick_xml::name::ResolveResult;
 use quick_xml::{Reader, Writer, XmlVersion};
 
 use crate::formats::common::xml::{attr, filter_elements, local_name, xml_error};
-use crate::formats::common::{Disarmed, FormatError, Inspection, Item, Package, is_dde_formula};
+use crate::formats::common::{
+    Activity, Disarmed, FormatError, Inspection, Item, Package, active_field, is_dde_formula,
+};
 use crate::identify::{FileType, identify};
 use crate::limits::Budget;
 use crate::vocab::FindingKind;
@@ -88,7 +90,7 @@ struct Plan {
     /// Relationship ids to drop, per `.rels` part (lower-case name).
     drop_rels: BTreeMap<String, BTreeSet<String>>,
     /// Word parts with DDE fields to blank.
-    dde_fields: BTreeSet<String>,
+    active_fields: BTreeSet<String>,
     /// Worksheets with DDE formulas to drop.
     dde_formulas: BTreeSet<String>,
     /// Parts already read, by exact name.
@@ -217,15 +219,16 @@ pub(crate) fn analyze<'a>(
         }
         if lower.starts_with("word/") && base.ends_with(".xml") {
             let xml = pkg.read(name, budget)?;
-            let fields = dde_fields(&xml)?;
-            for f in &fields {
-                plan.found.items.push(Item {
-                    kind: FindingKind::Dde,
-                    detail: format!("DDE field {}: {name}", clip(f)),
-                });
+            let fields = active_fields(&xml)?;
+            for (f, (kind, why)) in &fields {
+                let detail = match kind {
+                    FindingKind::Dde => format!("DDE field {}: {name}", clip(f)),
+                    _ => format!("field {why} {}: {name}", clip(f)),
+                };
+                plan.found.items.push(Item::new(*kind, detail));
             }
             if !fields.is_empty() {
-                plan.dde_fields.insert(lower);
+                plan.active_fields.insert(lower);
             }
             // Kept: disarm may need it again, and reading it twice costs more.
             plan.read.insert(name.clone(), xml);
@@ -337,11 +340,21 @@ fn object_target(
         };
         return Ok(Some(Item::new(what, format!("{kind} part: {exact}"))));
     }
-    if !(kind.eq_ignore_ascii_case("oleObject") || kind.eq_ignore_ascii_case("package")) {
+    // An altChunk (`aFChunk`) is imported into the document when it opens,
+    // as whatever it is (RTF with objects, MHT with script, HTML).
+    let imported = kind.eq_ignore_ascii_case("aFChunk");
+    if !(imported || kind.eq_ignore_ascii_case("oleObject") || kind.eq_ignore_ascii_case("package"))
+    {
         return Ok(None);
     }
     let data = pkg.read(exact, budget)?;
     let t = identify(&data);
+    if imported {
+        return Ok(Some(Item::new(
+            FindingKind::EmbeddedObject,
+            format!("{} imported on opening (altChunk): {exact}", t.name()),
+        )));
+    }
     if is_plain_embedding(t) {
         plan.found.embedded.push((exact.to_owned(), data));
         return Ok(None);
@@ -479,12 +492,12 @@ fn rebuild(
         }
     }
 
-    for part in &plan.dde_fields {
+    for part in &plan.active_fields {
         let exact = pkg.by_lower[part].clone();
         let xml = changed
             .remove(&exact)
             .unwrap_or_else(|| plan.read[&exact].clone());
-        changed.insert(exact, blank_dde_fields(&xml)?);
+        changed.insert(exact, blank_active_fields(&xml)?);
     }
     for part in &plan.dde_formulas {
         let exact = pkg.by_lower[part].clone();
@@ -659,11 +672,6 @@ fn dde_link(xml: &[u8]) -> Result<Option<String>, String> {
     }
 }
 
-fn is_dde_instruction(instr: &str) -> bool {
-    let upper = instr.trim_start().to_ascii_uppercase();
-    upper.starts_with("DDE")
-}
-
 /// Text of a text event, entity references resolved.
 fn push_text(out: &mut String, event: &Event<'_>) {
     match event {
@@ -688,10 +696,11 @@ fn push_text(out: &mut String, event: &Event<'_>) {
     }
 }
 
-/// Instructions of the DDE fields in a WordprocessingML part: simple fields
-/// (`w:fldSimple w:instr`) and complex ones, whose instruction may be split
-/// over many `w:instrText` runs to hide it.
-fn dde_fields(xml: &[u8]) -> Result<Vec<String>, String> {
+/// Instructions of the active fields (DDE, remote INCLUDEPICTURE and the
+/// like) in a WordprocessingML part: simple fields (`w:fldSimple w:instr`)
+/// and complex ones, whose instruction may be split over many
+/// `w:instrText` runs to hide it.
+fn active_fields(xml: &[u8]) -> Result<Vec<(String, Activity)>, String> {
     if memchr::memmem::find(xml, b"instrText").is_none()
         && memchr::memmem::find(xml, b"fldSimple").is_none()
     {
@@ -699,7 +708,7 @@ fn dde_fields(xml: &[u8]) -> Result<Vec<String>, String> {
     }
     Ok(scan_fields(xml)?
         .into_iter()
-        .filter(|i| is_dde_instruction(i))
+        .filter_map(|i| active_field(&i).map(|a| (i, a)))
         .collect())
 }
 
@@ -743,10 +752,10 @@ fn scan_fields(xml: &[u8]) -> Result<Vec<String>, String> {
 
 /// Blanks the instruction of every DDE field; the field's last result (the
 /// text shown) stays.
-fn blank_dde_fields(xml: &[u8]) -> Result<Vec<u8>, String> {
+fn blank_active_fields(xml: &[u8]) -> Result<Vec<u8>, String> {
     let dde: Vec<bool> = scan_fields(xml)?
         .iter()
-        .map(|i| is_dde_instruction(i))
+        .map(|i| active_field(i).is_some())
         .collect();
     let mut reader = Reader::from_reader(xml);
     let mut writer = Writer::new(Vec::with_capacity(xml.len()));
@@ -1027,6 +1036,21 @@ mod tests {
                 .any(|(k, d)| *k == FindingKind::EmbeddedObject && d.contains("image9.png")),
             "{items:?}"
         );
+        let alt_chunk = docx_with(
+            &[(
+                "word/afchunk.rtf",
+                b"{\\rtf1 {\\object\\objemb{\\*\\objdata 0105}}}",
+            )],
+            r#"<Default Extension="rtf" ContentType="application/rtf"/>"#,
+            r#"<Relationship Id="rIdA" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/aFChunk" Target="afchunk.rtf"/>"#,
+        );
+        let items = found(&alt_chunk);
+        assert!(
+            items
+                .iter()
+                .any(|(k, d)| *k == FindingKind::EmbeddedObject && d.contains("altChunk")),
+            "{items:?}"
+        );
         let loose_ole = docx_with(&[("customXml/item9.bin", &ole)], "", "");
         let items = found(&loose_ole);
         assert!(
@@ -1036,7 +1060,7 @@ mod tests {
             "{items:?}"
         );
         // Disarmed, none of it is left.
-        for docx in [vba_by_type, ole_as_picture, loose_ole] {
+        for docx in [vba_by_type, ole_as_picture, alt_chunk, loose_ole] {
             let mut budget = Budget::new(&Limits::default());
             let out = analyze(&docx, &mut budget)
                 .expect("opens")
@@ -1099,12 +1123,16 @@ mod tests {
 <w:r><w:fldChar w:fldCharType="end"/></w:r>
 <w:fldSimple w:instr=" PAGE "><w:r><w:t>1</w:t></w:r></w:fldSimple>
 <w:fldSimple w:instr="DDE cmd x"><w:r><w:t>2</w:t></w:r></w:fldSimple>
+<w:r><w:fldChar w:fldCharType="begin"/></w:r>
+<w:r><w:instrText> INCLUDEPICTURE "\\198.51.100.7\s\a.png" \d</w:instrText></w:r>
+<w:r><w:fldChar w:fldCharType="end"/></w:r>
 </w:p></w:body></w:document>"#;
-        let found = dde_fields(xml).unwrap();
-        assert_eq!(found.len(), 2, "{found:?}");
-        assert!(found[0].contains("cmd.exe \"/k calc\""), "{found:?}");
-        let clean = blank_dde_fields(xml).unwrap();
-        assert!(dde_fields(&clean).unwrap().is_empty());
+        let found = active_fields(xml).unwrap();
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert_eq!(found[2].1.0, FindingKind::ExternalReference, "{found:?}");
+        assert!(found[0].0.contains("cmd.exe \"/k calc\""), "{found:?}");
+        let clean = blank_active_fields(xml).unwrap();
+        assert!(active_fields(&clean).unwrap().is_empty());
         let text = String::from_utf8(clean).unwrap();
         assert!(text.contains("shown") && text.contains(" PAGE "), "{text}");
         assert!(!text.contains("calc"), "{text}");

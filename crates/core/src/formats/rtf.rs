@@ -6,7 +6,7 @@
 //! skips raw bytes, escaped braces do not open groups, and a file that ends
 //! with groups still open closes them at the end.
 
-use crate::formats::common::{Disarmed, FormatError, Inspection, Item};
+use crate::formats::common::{Disarmed, FormatError, Inspection, Item, active_field};
 use crate::vocab::FindingKind;
 
 /// Groups that hold an embedded object or hidden binary data.
@@ -288,22 +288,6 @@ fn close(mut g: Group, end: usize, stack: &mut [Group], plan: &mut Plan) {
             end,
             keep,
         });
-    }
-}
-
-/// Fields that run a command or fetch something when the document opens.
-fn active_field(instr: &str) -> Option<(FindingKind, &'static str)> {
-    let upper = instr.trim_start().to_ascii_uppercase();
-    let word = upper.split_whitespace().next().unwrap_or_default();
-    match word {
-        "DDE" | "DDEAUTO" => Some((FindingKind::Dde, "DDE")),
-        "INCLUDEPICTURE" | "INCLUDETEXT" | "LINK" => {
-            let remote = ["HTTP:", "HTTPS:", "\\\\\\\\", "\\\\", "FILE:", "//"]
-                .iter()
-                .any(|p| upper.contains(p));
-            remote.then_some((FindingKind::ExternalReference, "fetching a remote file"))
-        }
-        _ => None,
     }
 }
 

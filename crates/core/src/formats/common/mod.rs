@@ -2,11 +2,13 @@
 //! the error a format gives, and reading within the message's budget.
 
 mod bounded;
+mod field;
 mod formula;
 mod package;
 pub(crate) mod xml;
 
 pub(crate) use bounded::{RATIO_FLOOR, ReadFailure, read_bounded};
+pub(crate) use field::{Activity, active_field};
 pub(crate) use formula::is_dde_formula;
 pub(crate) use package::Package;
 
