@@ -1,6 +1,7 @@
 //! End-to-end: the `mugai` binary on the corpus, judged as a user would.
 
 mod cli;
+mod independent;
 mod office;
 mod pdf;
 mod relay;

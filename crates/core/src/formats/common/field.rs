@@ -7,7 +7,8 @@ use crate::vocab::FindingKind;
 pub(crate) type Activity = (FindingKind, &'static str);
 
 /// Why a field instruction is active, or `None` for an inert one (PAGE,
-/// DATE, a hyperlink): DDE runs a command; INCLUDEPICTURE, INCLUDETEXT and
+/// DATE, a hyperlink): DDE runs a command; MACROBUTTON runs a macro or a
+/// built-in command when double-clicked; INCLUDEPICTURE, INCLUDETEXT and
 /// LINK to a remote or UNC target fetch it (and leak credentials) on
 /// opening.
 pub(crate) fn active_field(instr: &str) -> Option<Activity> {
@@ -15,6 +16,12 @@ pub(crate) fn active_field(instr: &str) -> Option<Activity> {
     let word = upper.split_whitespace().next().unwrap_or_default();
     if word.starts_with("DDE") {
         return Some((FindingKind::Dde, "DDE"));
+    }
+    if word == "MACROBUTTON" {
+        return Some((
+            FindingKind::Macro,
+            "running a macro or Word command on a double-click",
+        ));
     }
     match word {
         "INCLUDEPICTURE" | "INCLUDETEXT" | "LINK" => {
@@ -48,6 +55,10 @@ mod tests {
         assert_eq!(
             active_field("includetext \"https://evil.example/x.docx\"").map(|a| a.0),
             Some(FindingKind::ExternalReference)
+        );
+        assert_eq!(
+            active_field("MACROBUTTON Abbrechen feldname").map(|a| a.0),
+            Some(FindingKind::Macro)
         );
         assert!(active_field(" PAGE ").is_none());
         assert!(active_field("INCLUDEPICTURE \"media/a.png\"").is_none());
