@@ -1007,6 +1007,14 @@ mod tests {
             .collect()
     }
 
+    fn assert_found(docx: &[u8], kind: FindingKind, naming: &str) {
+        let items = found(docx);
+        assert!(
+            items.iter().any(|(k, d)| *k == kind && d.contains(naming)),
+            "no {kind} naming {naming}: {items:?}"
+        );
+    }
+
     /// Code and objects are found by content type, relationship and
     /// content, not only at their usual paths.
     #[test]
@@ -1017,25 +1025,13 @@ mod tests {
             r#"<Override PartName="/word/settingsData.bin" ContentType="application/vnd.ms-office.vbaProject"/>"#,
             "",
         );
-        let items = found(&vba_by_type);
-        assert!(
-            items
-                .iter()
-                .any(|(k, d)| *k == FindingKind::Macro && d.contains("settingsData.bin")),
-            "{items:?}"
-        );
+        assert_found(&vba_by_type, FindingKind::Macro, "settingsData.bin");
         let ole_as_picture = docx_with(
             &[("word/media/image9.png", &ole)],
             "",
             r#"<Relationship Id="rIdX" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/oleObject" Target="media/image9.png"/>"#,
         );
-        let items = found(&ole_as_picture);
-        assert!(
-            items
-                .iter()
-                .any(|(k, d)| *k == FindingKind::EmbeddedObject && d.contains("image9.png")),
-            "{items:?}"
-        );
+        assert_found(&ole_as_picture, FindingKind::EmbeddedObject, "image9.png");
         let alt_chunk = docx_with(
             &[(
                 "word/afchunk.rtf",
@@ -1044,21 +1040,9 @@ mod tests {
             r#"<Default Extension="rtf" ContentType="application/rtf"/>"#,
             r#"<Relationship Id="rIdA" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/aFChunk" Target="afchunk.rtf"/>"#,
         );
-        let items = found(&alt_chunk);
-        assert!(
-            items
-                .iter()
-                .any(|(k, d)| *k == FindingKind::EmbeddedObject && d.contains("altChunk")),
-            "{items:?}"
-        );
+        assert_found(&alt_chunk, FindingKind::EmbeddedObject, "altChunk");
         let loose_ole = docx_with(&[("customXml/item9.bin", &ole)], "", "");
-        let items = found(&loose_ole);
-        assert!(
-            items
-                .iter()
-                .any(|(k, d)| *k == FindingKind::EmbeddedObject && d.contains("item9.bin")),
-            "{items:?}"
-        );
+        assert_found(&loose_ole, FindingKind::EmbeddedObject, "item9.bin");
         // Disarmed, none of it is left.
         for docx in [vba_by_type, ole_as_picture, alt_chunk, loose_ole] {
             let mut budget = Budget::new(&Limits::default());
