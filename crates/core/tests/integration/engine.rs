@@ -349,3 +349,28 @@ fn fuzz_lure_e9d6d7f6_a_notice_never_quotes_control_characters() {
     );
     mugai_core::internal::check_lure(&engine, &raw).unwrap();
 }
+
+/// fuzz disarm bd16e67a: a compound file of no kind mugai checks was
+/// rebuilt without its VBA storage, and the copy, still of no such kind,
+/// was `unknown_type`. Under default-deny it is never delivered, so it is
+/// not rebuilt either; the engine removes it.
+#[test]
+fn fuzz_disarm_bd16e67a_an_unchecked_compound_file_is_not_rebuilt() {
+    let (_, raw) = mugai_core::input::sample_file(
+        "fuzz_disarm_bd16e67a_generic_ole.bin.in.zip",
+        sample("hostile/fuzz_disarm_bd16e67a_generic_ole.bin.in.zip"),
+    )
+    .expect("decodes");
+    assert_eq!(mugai_core::identify(&raw), mugai_core::FileType::Ole);
+    mugai_core::internal::check_disarm(&raw).unwrap();
+    let out = Engine::new(Policy::default()).process(
+        &wrap_attachment("a.bin", &raw, "\r\n"),
+        &Envelope::default(),
+    );
+    assert_eq!(
+        out.report.parts[1].action,
+        mugai_core::PartAction::Remove,
+        "{:?}",
+        out.report.parts
+    );
+}
