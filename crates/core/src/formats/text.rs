@@ -20,7 +20,15 @@ const MAX_ENCODED: usize = 64;
 /// attachments, come back as embedded members to inspect.
 pub(crate) fn inspect(bytes: &[u8], name: Option<&str>) -> Inspection {
     let mut found = sheet::inspect(bytes, name);
-    found.embedded = encoded_files(bytes);
+    let (files, all) = encoded_files(bytes);
+    found.embedded = files;
+    if !all {
+        // What is not decoded is not inspected: the part goes.
+        found.items.push(Item::new(
+            FindingKind::LimitExceeded,
+            format!("more than {MAX_ENCODED} files encoded into the text"),
+        ));
+    }
     if name.is_none() {
         return found;
     }
@@ -75,15 +83,17 @@ fn launcher(head: &[u8]) -> Option<&'static str> {
 }
 
 /// Files in uuencode (`begin 644 name` … `end`) or yEnc (`=ybegin … name=`
-/// … `=yend`) blocks, decoded.
-fn encoded_files(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+/// … `=yend`) blocks, decoded, and whether that is all of them (at most
+/// `MAX_ENCODED` are decoded).
+fn encoded_files(bytes: &[u8]) -> (Vec<(String, Vec<u8>)>, bool) {
     let mut out = Vec::new();
     let mut lines = bytes
         .split(|&c| c == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     while let Some(line) = lines.next() {
-        if out.len() >= MAX_ENCODED {
-            break;
+        let starts = uu_begin(line).is_some() || line.starts_with(b"=ybegin ");
+        if starts && out.len() >= MAX_ENCODED {
+            return (out, false);
         }
         if let Some(name) = uu_begin(line) {
             let mut data = Vec::new();
@@ -112,7 +122,7 @@ fn encoded_files(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
             out.push((name, data));
         }
     }
-    out
+    (out, true)
 }
 
 /// `begin 644 name`: the mode is three or four octal digits.
@@ -254,6 +264,19 @@ mod tests {
             inspect("begin the meeting at 3\nend".as_bytes(), None)
                 .embedded
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn files_past_the_cap_are_a_limit_not_a_pass() {
+        let many = uuencode("a.txt", b"x").repeat(MAX_ENCODED + 1);
+        let found = inspect(many.as_bytes(), None);
+        assert_eq!(found.embedded.len(), MAX_ENCODED);
+        assert!(
+            found
+                .items
+                .iter()
+                .any(|i| i.kind == FindingKind::LimitExceeded)
         );
     }
 
