@@ -103,6 +103,12 @@ fn plan(cf: &mut cfb::CompoundFile<Cursor<&[u8]>>, t: FileType) -> Result<Plan, 
     if t == FileType::Ppt {
         let stream = read_stream(cf, Path::new("/PowerPoint Document"))?;
         let records = ppt_records(&stream);
+        if records.truncated {
+            a.found.items.push(Item {
+                kind: FindingKind::LimitExceeded,
+                detail: "more PowerPoint records than mugai reads".into(),
+            });
+        }
         if records.vba {
             a.found.items.push(Item {
                 kind: FindingKind::Macro,
@@ -285,6 +291,8 @@ struct PptRecords {
     /// project is stored in: embedded OLE objects such as Packager files,
     /// which open what they hold with a double click.
     ole_objects: usize,
+    /// The walk stopped at its record limit: the rest was not read.
+    truncated: bool,
 }
 
 /// Walks the records of a PowerPoint Document stream, containers included.
@@ -299,6 +307,7 @@ fn ppt_records(stream: &[u8]) -> PptRecords {
         while let Some(head) = stream.get(pos..pos + 8).filter(|_| pos + 8 <= end) {
             records += 1;
             if records > 1_000_000 {
+                found.truncated = true;
                 return found;
             }
             let version = head[0] & 0x0F;
@@ -398,6 +407,10 @@ mod tests {
             .concat(),
         );
         assert_eq!(ppt_records(&objects).ole_objects, 2);
+        // Past the record limit the rest is unread, and says so.
+        let many = record(0x00, 0x03E9, &[]).repeat(1_000_001);
+        assert!(ppt_records(&many).truncated);
+        assert!(!ppt_records(&plain).truncated);
     }
 
     #[test]
