@@ -18,14 +18,14 @@ pub(crate) fn disarm<'a>(
     links: LinkMode,
     budget: &mut Budget,
 ) -> Result<Disarmed, FormatError> {
+    // What default-deny never delivers is not rebuilt either: a copy
+    // without its macros would still be a file of no kind mugai checks.
+    if let Some((_, why)) = crate::inspect::unverified(t) {
+        return Err(FormatError::Unsupported(format!("not rebuilt: {why}")));
+    }
     match t {
         FileType::Pdf => pdf::disarm(bytes, links, budget),
         FileType::Svg => svg::disarm(bytes),
-        // Read for what it holds, never delivered (default-deny): a copy
-        // without its macros would still be a file of no kind mugai checks.
-        FileType::Ole => Err(FormatError::Unsupported(
-            "OLE2 files other than Word, Excel and PowerPoint are not rebuilt".into(),
-        )),
         _ => {
             let document = match document {
                 Some(d) => d,

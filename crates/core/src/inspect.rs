@@ -328,7 +328,7 @@ fn unreadable(t: FileType, e: FormatError) -> (FindingKind, String) {
 /// markup, raster images it re-encodes, text (checked for formulas), and
 /// nothing at all. Types with a finding of their own (executables, disk
 /// images, ...) are named by `type_finding` instead.
-fn unverified(t: FileType) -> Option<(FindingKind, &'static str)> {
+pub(crate) fn unverified(t: FileType) -> Option<(FindingKind, &'static str)> {
     use FileType::*;
     let why = match t {
         Zip | SevenZip | Tar | Gzip | Bzip2 | Xz | Iso => return None,
