@@ -5,11 +5,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::disarm::{self, PartInfo};
 use crate::finding::Finding;
+use crate::formats::archive::{self, Rebuilder};
 use crate::formats::{Disarmed, Document};
 use crate::identify::{FileType, identify};
 use crate::inspect::{Inspector, PartScan, sha256};
 use crate::limits::Budget;
 use crate::mime::Entity;
+use crate::names;
 use crate::policy::{ContentPolicy, DirectionPolicy};
 use crate::rebuild::Replacement;
 use crate::report::{DisarmReport, PartReport};
@@ -62,11 +64,19 @@ impl PartWork<'_> {
         let Inspector {
             findings, entries, ..
         } = ins;
-        let action = findings
+        let mut action = findings
             .iter()
             .map(|f| self.dir.finding_action(f))
             .max()
             .unwrap_or(PartAction::Keep);
+        // An archive whose only trouble is in some of its members is
+        // rebuilt without them rather than removed whole.
+        if matches!(action, PartAction::Disarm | PartAction::Remove)
+            && archive::rebuilds(true_type)
+            && unwanted_inside(self.dir, &findings, &location)
+        {
+            action = PartAction::Disarm;
+        }
         let report = PartReport {
             path: e.path.clone(),
             declared_type: e.content_type.clone(),
@@ -110,8 +120,20 @@ impl PartWork<'_> {
         let bytes = decoded(e);
         let links = self.content.links;
         let budget = &mut self.budget;
+        let (dir, findings) = (self.dir, &part.findings);
+        let here = location(e, e.filename.as_deref());
         let disarmed = match catch_unwind(AssertUnwindSafe(|| {
-            disarm::disarm(bytes, part.true_type, document, links, budget)
+            if archive::rebuilds(part.true_type) {
+                let mut judge = MemberJudge {
+                    dir,
+                    findings,
+                    links,
+                    budget,
+                };
+                archive::rebuild(part.true_type, bytes, &here, &mut judge)
+            } else {
+                disarm::disarm(bytes, part.true_type, document, links, budget)
+            }
         })) {
             Ok(Ok(d)) => d,
             Ok(Err(why)) => return fail(part, why.to_string()),
@@ -222,6 +244,77 @@ impl PartWork<'_> {
             relabel,
         })
     }
+}
+
+/// Decides what an archive rebuilt member by member keeps, from the
+/// findings its inspection made: a member with none the policy acts on is
+/// kept as it came, a nested archive with trouble only in its own members
+/// is rebuilt the same way, a member to be disarmed is disarmed, and the
+/// rest are left out. The engine inspects the rebuilt archive again before
+/// it is delivered.
+struct MemberJudge<'j> {
+    dir: &'j DirectionPolicy,
+    findings: &'j [Finding],
+    links: crate::policy::LinkMode,
+    budget: &'j mut Budget,
+}
+
+impl MemberJudge<'_> {
+    /// The strictest action of the findings at `location` or inside it.
+    fn action(&self, location: &str) -> PartAction {
+        self.findings
+            .iter()
+            .filter(|f| f.location == location || inside(&f.location, location))
+            .map(|f| self.dir.finding_action(f))
+            .max()
+            .unwrap_or(PartAction::Keep)
+    }
+}
+
+impl Rebuilder for MemberJudge<'_> {
+    fn budget(&mut self) -> &mut Budget {
+        self.budget
+    }
+
+    fn clean(&mut self, location: &str) -> bool {
+        self.action(location) < PartAction::Disarm
+    }
+
+    fn rework(&mut self, name: &str, data: &[u8], location: &str) -> Option<(String, Disarmed)> {
+        let action = self.action(location);
+        let t = names::rendered_as(identify(data), Some(name), None);
+        if archive::rebuilds(t) && unwanted_inside(self.dir, self.findings, location) {
+            let rebuilt = archive::rebuild(t, data, location, self).ok()?;
+            return Some((name.to_owned(), rebuilt));
+        }
+        if action != PartAction::Disarm {
+            return None;
+        }
+        let disarmed = disarm::disarm(data, t, None, self.links, self.budget).ok()?;
+        let name = disarm::rename(name, identify(&disarmed.bytes));
+        Some((name, disarmed))
+    }
+}
+
+/// Whether every finding the policy acts on (disarm or more) lies inside a
+/// member of the archive at `location`, none on the archive itself. An
+/// archive with a bomb anywhere in it was built to hurt and goes whole.
+fn unwanted_inside(dir: &DirectionPolicy, findings: &[Finding], location: &str) -> bool {
+    let within = findings
+        .iter()
+        .filter(|f| inside(&f.location, location) || f.location == location);
+    within.clone().all(|f| f.kind != FindingKind::ArchiveBomb)
+        && within
+            .filter(|f| dir.finding_action(f) >= PartAction::Disarm)
+            .all(|f| inside(&f.location, location))
+}
+
+/// Whether `location` names something inside the archive at `archive`
+/// (`a.zip!b.exe`, `a.zip!c.zip!d.js`).
+fn inside(location: &str, archive: &str) -> bool {
+    location
+        .strip_prefix(archive)
+        .is_some_and(|rest| rest.starts_with('!'))
 }
 
 /// Where findings in a part are said to be: its name, or its MIME path.

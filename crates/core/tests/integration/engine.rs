@@ -374,3 +374,131 @@ fn fuzz_disarm_bd16e67a_an_unchecked_compound_file_is_not_rebuilt() {
         out.report.parts
     );
 }
+
+/// A zip of these members, deflated.
+fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let deflated = zip::write::SimpleFileOptions::default();
+    for (name, data) in members {
+        zip.start_file(*name, deflated).expect("member");
+        std::io::Write::write_all(&mut zip, data).expect("member data");
+    }
+    zip.finish().expect("zip").into_inner()
+}
+
+/// The members of the attachment `name` in a delivered message.
+fn delivered_members(message: &[u8], name: &str) -> Vec<(String, Vec<u8>)> {
+    let parsed = mail_parser::MessageParser::default()
+        .parse(message)
+        .expect("delivered message");
+    let part = parsed
+        .attachments()
+        .find(|a| a.attachment_name() == Some(name))
+        .unwrap_or_else(|| panic!("{name} not delivered"));
+    let mut zip =
+        zip::ZipArchive::new(std::io::Cursor::new(part.contents().to_vec())).expect("a zip");
+    (0..zip.len())
+        .map(|i| {
+            let mut f = zip.by_index(i).expect("member");
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut f, &mut data).expect("member data");
+            (f.name().expect("name").into_owned(), data)
+        })
+        .collect()
+}
+
+#[test]
+fn an_archive_loses_its_unwanted_members_and_keeps_the_rest() {
+    let (_, docm) =
+        mugai_core::input::decode_container(&sample("office/gen_docm_autoopen_shell.docm.in.zip"))
+            .unwrap();
+    let program: &[u8] = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00 a program";
+    let inner = zip_of(&[
+        (
+            "run.js",
+            b"WScript.CreateObject('WScript.Shell').Run('calc')",
+        ),
+        ("readme.txt", b"inner notes"),
+    ]);
+    let outer = zip_of(&[
+        ("議事録.txt", "会議の議事録です".as_bytes()),
+        ("setup.exe", program),
+        ("報告.docm", &docm),
+        ("more/inner.zip", &inner),
+    ]);
+    let raw = wrap_attachment("資料.zip", &outer, "\r\n");
+    // What the archive carries would quarantine the message; scoring is not
+    // what this test is about.
+    let mut policy = Policy::default();
+    policy.inbound.lure = Some(mugai_core::LurePolicy {
+        quarantine: None,
+        ..policy.lure(mugai_core::Direction::Inbound)
+    });
+    let out = Engine::new(policy).process(&raw, &Envelope::default());
+    assert_eq!(out.verdict, Verdict::Deliver, "{:?}", out.report.reason);
+    let part = &out.report.parts[1];
+    assert_eq!(part.action, mugai_core::PartAction::Disarm, "{part:?}");
+    let removed = &part.disarmed.as_ref().expect("rebuilt").removed;
+    assert!(
+        removed.contains(&"setup.exe: removed from the archive".to_owned()),
+        "{removed:?}"
+    );
+    assert!(
+        removed.contains(&"more/inner.zip: run.js: removed from the archive".to_owned()),
+        "{removed:?}"
+    );
+    assert!(
+        removed
+            .iter()
+            .any(|r| r.starts_with("報告.docm (now 報告.docx): ")),
+        "{removed:?}"
+    );
+
+    let members = delivered_members(out.message.as_ref().unwrap(), "資料.zip");
+    let names: Vec<&str> = members.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["議事録.txt", "報告.docx", "more/inner.zip"]);
+    assert_eq!(
+        members[0].1,
+        "会議の議事録です".as_bytes(),
+        "clean members arrive as they were"
+    );
+    let again = engine().process(
+        &wrap_attachment("x.docx", &members[1].1, "\r\n"),
+        &Envelope::default(),
+    );
+    assert!(
+        again.report.parts[1].findings.is_empty(),
+        "{:?}",
+        again.report.parts[1].findings
+    );
+    let mut inner = zip::ZipArchive::new(std::io::Cursor::new(members[2].1.clone())).unwrap();
+    assert_eq!(inner.len(), 1);
+    assert_eq!(inner.by_index(0).unwrap().name().unwrap(), "readme.txt");
+}
+
+#[test]
+fn an_archive_with_nothing_left_or_a_bomb_goes_whole() {
+    let program: &[u8] = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00 a program";
+    let only_bad = zip_of(&[("setup.exe", program)]);
+    let bomb = zip_of(&[("zeros.bin", &vec![0u8; 4 << 20]), ("readme.txt", b"notes")]);
+    for (zip, why) in [
+        (only_bad, "no member of the archive could be kept"),
+        (bomb, ""),
+    ] {
+        let out = engine().process(
+            &wrap_attachment("a.zip", &zip, "\r\n"),
+            &Envelope::default(),
+        );
+        let part = &out.report.parts[1];
+        assert_eq!(part.action, mugai_core::PartAction::Remove, "{part:?}");
+        assert_eq!(part.disarm_failed.as_deref().unwrap_or(""), why);
+        let parsed = mail_parser::MessageParser::default()
+            .parse(out.message.as_ref().unwrap())
+            .unwrap();
+        assert!(
+            parsed
+                .attachments()
+                .all(|a| a.attachment_name() != Some("a.zip"))
+        );
+    }
+}

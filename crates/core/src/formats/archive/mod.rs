@@ -13,7 +13,7 @@ use crate::identify::FileType;
 use crate::limits::{Budget, Exhausted};
 use crate::vocab::FindingKind;
 
-use super::common::ReadFailure;
+use super::common::{Disarmed, FormatError, ReadFailure};
 
 /// Where a walker hands what it finds. The inspector implements it, so the
 /// walkers need not know who inspects the members.
@@ -36,6 +36,43 @@ pub(crate) trait Members {
     /// A member that holds no data but still shows a name (a link, an
     /// encrypted entry): the name alone is checked.
     fn name_only(&mut self, name: &str, location: &str);
+}
+
+/// Who decides, member by member, what an archive rebuilt without its
+/// unwanted members keeps. The engine implements it from the findings the
+/// inspection made at each member's location.
+pub(crate) trait Rebuilder {
+    /// The message's budget, which members read again are read against.
+    fn budget(&mut self) -> &mut Budget;
+    /// Whether the member at `location` is kept as it came.
+    fn clean(&mut self, location: &str) -> bool;
+    /// A member that is not clean, rebuilt (its new name, and what was
+    /// taken out of it), or `None` to leave it out.
+    fn rework(&mut self, name: &str, data: &[u8], location: &str) -> Option<(String, Disarmed)>;
+}
+
+/// Whether archives of type `t` are rebuilt member by member instead of
+/// removed whole when some members are not wanted.
+pub(crate) fn rebuilds(t: FileType) -> bool {
+    t == FileType::Zip
+}
+
+/// Rebuilds the archive at `location` with the members `judge` keeps, as
+/// they came or reworked; the others are left out, a line each in
+/// `removed`.
+pub(crate) fn rebuild(
+    t: FileType,
+    bytes: &[u8],
+    location: &str,
+    judge: &mut dyn Rebuilder,
+) -> Result<Disarmed, FormatError> {
+    match t {
+        FileType::Zip => zip::rebuild(bytes, location, judge),
+        _ => Err(FormatError::Unsupported(format!(
+            "{} archives are not rebuilt member by member",
+            t.name()
+        ))),
+    }
 }
 
 /// Walks the members of an archive of type `t`.

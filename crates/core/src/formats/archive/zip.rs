@@ -1,15 +1,18 @@
 //! Zip: members as the central directory lists them, with checks against
 //! overlapping members and lying sizes before anything is inflated.
 
-use std::io::Cursor;
+use std::io::{Cursor, Write};
+
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use crate::vocab::FindingKind;
 
-use super::{Members, decode_name};
-use crate::formats::common::{RATIO_FLOOR, ReadFailure, read_bounded};
+use super::{Members, Rebuilder, decode_name};
+use crate::formats::common::{Disarmed, FormatError, RATIO_FLOOR, ReadFailure, read_bounded};
 
 pub(super) fn walk(ins: &mut dyn Members, bytes: &[u8], location: &str, depth: usize) {
-    let mut zip = match zip::ZipArchive::new(Cursor::new(bytes)) {
+    let mut zip = match ZipArchive::new(Cursor::new(bytes)) {
         Ok(z) => z,
         Err(e) => {
             ins.finding(
@@ -108,4 +111,61 @@ pub(super) fn walk(ins: &mut dyn Members, bytes: &[u8], location: &str, depth: u
             Err(failure) => super::report(failure, ins, &here),
         }
     }
+}
+
+/// The zip again, with the members `judge` keeps: clean ones copied as
+/// stored (same compressed bytes, name and flags), reworked ones written
+/// anew, the rest left out.
+pub(super) fn rebuild(
+    bytes: &[u8],
+    location: &str,
+    judge: &mut dyn Rebuilder,
+) -> Result<Disarmed, FormatError> {
+    let broken = |e: zip::result::ZipError| FormatError::Malformed(format!("zip: {e}"));
+    let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(broken)?;
+    let mut out = ZipWriter::new(Cursor::new(Vec::with_capacity(bytes.len())));
+    let mut removed = Vec::new();
+    let mut kept = 0;
+    for i in 0..zip.len() {
+        let (name, compressed) = {
+            let f = zip.by_index_raw(i).map_err(broken)?;
+            (decode_name(f.name_raw()), f.compressed_size())
+        };
+        let here = format!("{location}!{name}");
+        if judge.clean(&here) {
+            out.raw_copy_file(zip.by_index_raw(i).map_err(broken)?)
+                .map_err(broken)?;
+            kept += 1;
+            continue;
+        }
+        // Encrypted or unreadable members have nothing to rework.
+        let data = match zip.by_index(i) {
+            Ok(f) => read_bounded(judge.budget(), f, compressed).ok(),
+            Err(_) => None,
+        };
+        match data.and_then(|d| judge.rework(&name, &d, &here)) {
+            Some((new_name, rebuilt)) => {
+                kept += 1;
+                let options =
+                    SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
+                out.start_file(new_name.as_str(), options).map_err(broken)?;
+                out.write_all(&rebuilt.bytes)
+                    .map_err(|e| FormatError::Malformed(format!("zip: {e}")))?;
+                let named = if new_name == name {
+                    name.clone()
+                } else {
+                    format!("{name} (now {new_name})")
+                };
+                removed.extend(rebuilt.removed.iter().map(|r| format!("{named}: {r}")));
+            }
+            None => removed.push(format!("{name}: removed from the archive")),
+        }
+    }
+    if kept == 0 {
+        return Err(FormatError::Unsupported(
+            "no member of the archive could be kept".into(),
+        ));
+    }
+    let bytes = out.finish().map_err(broken)?.into_inner();
+    Ok(Disarmed { bytes, removed })
 }
