@@ -4,7 +4,7 @@ use mail_parser::{MessageParser, MimeHeaders};
 use mugai_e2e::{mugai, sample};
 
 #[test]
-fn exe_in_zip_in_zip_is_removed_with_a_notice_and_a_report() {
+fn exe_in_zip_in_zip_is_taken_out_with_a_notice_and_a_report() {
     let dir = tempfile::tempdir().unwrap();
     let (out, report) = (dir.path().join("out.eml"), dir.path().join("report.json"));
     let status = mugai()
@@ -22,10 +22,16 @@ fn exe_in_zip_in_zip_is_removed_with_a_notice_and_a_report() {
     let msg = MessageParser::default().parse(&raw).unwrap();
     // An executable under an invoice theme: tagged as a possible lure.
     assert_eq!(msg.subject(), Some("[要注意] 請求書を送付します"));
-    assert!(
-        msg.attachments()
-            .all(|a| a.attachment_name() != Some("請求書.zip"))
-    );
+    // The zip arrives without the program in its inner zip.
+    let zip = msg
+        .attachments()
+        .find(|a| a.attachment_name() == Some("請求書.zip"))
+        .expect("the zip is delivered");
+    let mut outer = zip::ZipArchive::new(std::io::Cursor::new(zip.contents().to_vec())).unwrap();
+    let mut inner = Vec::new();
+    std::io::Read::read_to_end(&mut outer.by_name("docs/inner.zip").unwrap(), &mut inner).unwrap();
+    let inner = zip::ZipArchive::new(std::io::Cursor::new(inner)).unwrap();
+    assert!(inner.file_names().all(|n| !n.unwrap().ends_with(".exe")));
     let text: String = (0..msg.text_body_count())
         .filter_map(|i| msg.body_text(i))
         .collect();
@@ -33,7 +39,10 @@ fn exe_in_zip_in_zip_is_removed_with_a_notice_and_a_report() {
         text.contains("請求書.zip!docs/inner.zip!setup.exe"),
         "{text}"
     );
-    assert!(text.contains("削除") && text.contains("removed"), "{text}");
+    assert!(
+        text.contains("取り除いて") && text.contains("taken out"),
+        "{text}"
+    );
     assert!(
         text.contains("請求書を送付します。"),
         "original body kept: {text}"
@@ -42,14 +51,18 @@ fn exe_in_zip_in_zip_is_removed_with_a_notice_and_a_report() {
     assert!(header("X-Mugai-Verdict").unwrap().starts_with("disarmed"));
     assert_eq!(
         header("X-Mugai-Actions").as_deref(),
-        Some("2=removed(executable)")
+        Some("2=disarmed(executable)")
     );
 
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert_eq!(report["verdict"], "deliver");
     let zip = &report["parts"][1];
-    assert_eq!(zip["action"], "remove");
+    assert_eq!(zip["action"], "disarm");
+    assert_eq!(
+        zip["disarmed"]["removed"][0],
+        "docs/inner.zip: setup.exe: removed from the archive"
+    );
     assert!(
         zip["findings"]
             .as_array()

@@ -1,6 +1,7 @@
 //! `mugai serve` between swaks (or an Internet-side Postfix) and a real
 //! LGWAN-side Postfix that delivers into maildirs.
 
+use mail_parser::MimeHeaders;
 use std::path::PathBuf;
 
 use mugai_e2e::peers::{Mugai, Postfix, free_port, raw_smtp, scrape, swaks};
@@ -111,7 +112,8 @@ fn attacks_are_disarmed_and_their_originals_kept() {
         ),
     ));
     let mut originals = Vec::new();
-    // The macro document arrives rebuilt as a docx; the zip is replaced.
+    // The macro document arrives rebuilt as a docx; the zip arrives
+    // without the program inside it.
     for (user, rel, gone, kept, said) in [
         (
             "macro",
@@ -123,9 +125,9 @@ fn attacks_are_disarmed_and_their_originals_kept() {
         (
             "exe",
             "mail/exe_in_zip_in_zip.eml.in.zip",
-            "請求書.zip",
-            None,
-            "削除",
+            "setup.exe",
+            Some("請求書.zip"),
+            "setup.exe",
         ),
     ] {
         let (_dir, eml) = message(rel);
@@ -150,10 +152,13 @@ fn attacks_are_disarmed_and_their_originals_kept() {
         assert!(delivered.contains("X-Mugai-Actions: "), "{delivered}");
         let notice = body_text(delivered.as_bytes());
         assert!(notice.contains(said), "a notice in Japanese: {notice}");
+        let parsed = mail_parser::MessageParser::default()
+            .parse(delivered.as_bytes())
+            .expect("delivered mail parses");
         let named = |ext: &str| {
-            delivered
-                .lines()
-                .filter(|l| l.contains("filename") && l.contains(ext))
+            parsed
+                .attachments()
+                .filter(|a| a.attachment_name().is_some_and(|n| n.ends_with(ext)))
                 .count()
         };
         assert_eq!(named(gone), 0, "{gone} is gone: {delivered}");
@@ -352,7 +357,7 @@ fn postfix_in_front_and_behind() {
         let delivered = lgwan.wait_for_mail(user, 1);
         let notice = body_text(&delivered[0]);
         assert!(
-            notice.contains("setup.exe") && notice.contains("削除"),
+            notice.contains("setup.exe") && notice.contains("取り除いて"),
             "{notice}\n{}",
             internet.log()
         );
@@ -478,7 +483,7 @@ fn spool_mode_loses_nothing_to_kill_9() {
     assert_eq!(spool_left(), 0, "the spool empties\n{}", relay.log());
     // Every delivered copy was sanitized.
     for m in postfix.mailbox("spool") {
-        assert!(body_text(&m).contains("削除"));
+        assert!(body_text(&m).contains("取り除いて"));
     }
 }
 

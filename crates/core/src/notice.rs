@@ -126,6 +126,10 @@ pub(crate) fn summary(
             ja.join("、"),
             en.join(", ")
         ));
+        // Inside an archive: which members went.
+        for loc in locations(part) {
+            t.push_str(&format!("  - {loc}\n"));
+        }
         if let Some(new) = part.disarmed.as_ref().and_then(|d| d.name.as_deref())
             && Some(new) != part.declared_name.as_deref()
         {
