@@ -4,13 +4,14 @@
 # instances on 127.0.0.1), swaks with the Perl TLS modules for STARTTLS, and
 # LibreOffice without a GUI, which must open every disarmed document,
 # poppler-utils, which must open, render and read every rebuilt PDF, and
-# oletools (PyPI), which must find nothing active in what mugai delivers.
+# oletools and pikepdf (PyPI), which must find nothing active in what mugai
+# delivers.
 # Debian/Ubuntu, as root (or through sudo). Does nothing when all are there.
 set -euo pipefail
 if command -v postfix >/dev/null && command -v swaks >/dev/null \
    && perl -MIO::Socket::SSL -e 1 2>/dev/null && command -v soffice >/dev/null \
    && command -v pdftoppm >/dev/null \
-   && python3 -c 'import oletools' 2>/dev/null; then
+   && python3 -c 'import oletools, pikepdf' 2>/dev/null; then
   exit 0
 fi
 sudo=""
@@ -21,4 +22,4 @@ echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-
 $sudo apt-get install -y -qq --no-install-recommends \
   postfix swaks libnet-ssleay-perl libio-socket-ssl-perl \
   libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui poppler-utils >/dev/null
-python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore oletools==0.60.2
+python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore oletools==0.60.2 pikepdf==10.18.0

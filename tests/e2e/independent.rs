@@ -1,6 +1,7 @@
 //! What mugai delivers, checked with tools it did not write: oletools'
-//! olevba, msodde and rtfobj (`tests/independent_check.py`) over every
-//! attachment delivered from the corpus. The same tools run over a few
+//! olevba, msodde, rtfobj and oleobj, and pikepdf
+//! (`tests/independent_check.py`) over every attachment delivered from the
+//! corpus, and every member of the zips among them. The same tools run over a few
 //! originals first, so that a checker that sees nothing fails the test
 //! instead of passing it.
 
@@ -11,8 +12,18 @@ use mail_parser::{MessageParser, MimeHeaders};
 use mugai_core::{Engine, Envelope, Policy, Verdict, input};
 use mugai_e2e::{root, sample};
 
-/// Runs the checker over `dir`: (files checked, `file tool what` lines).
-fn independent_check(dir: &Path) -> (u64, Vec<String>) {
+/// What the checker saw in a folder.
+struct Checked {
+    /// Files in the folder.
+    files: u64,
+    /// Members of the zips among them, at any depth.
+    members: u64,
+    /// `file tool what`, one per active thing found.
+    active: Vec<String>,
+}
+
+/// Runs the checker over `dir`.
+fn independent_check(dir: &Path) -> Checked {
     let out = Command::new("python3")
         .arg(root().join("tests/independent_check.py"))
         .arg(dir)
@@ -24,14 +35,19 @@ fn independent_check(dir: &Path) -> (u64, Vec<String>) {
         String::from_utf8_lossy(&out.stderr)
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let checked = report["checked"].as_u64().expect("checked");
+    let files = report["checked"].as_u64().expect("checked");
+    let members = report["members"].as_u64().expect("members");
     let active = report["active"]
         .as_array()
         .expect("active")
         .iter()
         .map(|a| a.to_string())
         .collect();
-    (checked, active)
+    Checked {
+        files,
+        members,
+        active,
+    }
 }
 
 /// Every attachment of `message`, written into `dir` under a unique name
@@ -50,13 +66,15 @@ fn write_attachments(message: &[u8], label: &str, dir: &Path, n: &mut usize) {
 }
 
 #[test]
-fn delivered_attachments_show_no_active_content_to_oletools() {
+fn delivered_attachments_show_no_active_content_to_independent_tools() {
     // The tools find what they should in originals mugai disarms.
     let originals = tempfile::tempdir().expect("tempdir");
     for rel in [
         "files/poi_SimpleMacro.docm.in.zip",
         "files/ot_dde-test.docx.in.zip",
         "files/gen_rtf_package_eicar.rtf.in.zip",
+        "office/gen_docx_packager_embedding.docx.in.zip",
+        "files/gen_pdf_js_openaction.pdf.in.zip",
     ] {
         let path = sample(rel);
         let bytes = std::fs::read(&path).expect("sample");
@@ -64,9 +82,9 @@ fn delivered_attachments_show_no_active_content_to_oletools() {
         let file = Path::new(&name).file_name().expect("name");
         std::fs::write(originals.path().join(file), data).expect("write");
     }
-    let (checked, active) = independent_check(originals.path());
-    assert_eq!(checked, 3);
-    for tool in ["olevba", "msodde", "rtfobj"] {
+    let Checked { files, active, .. } = independent_check(originals.path());
+    assert_eq!(files, 5);
+    for tool in ["olevba", "msodde", "rtfobj", "oleobj", "pikepdf"] {
         assert!(
             active.iter().any(|a| a.contains(tool)),
             "{tool} found nothing in the originals: {active:?}"
@@ -106,12 +124,17 @@ fn delivered_attachments_show_no_active_content_to_oletools() {
         }
     }
     assert!(messages > 150, "only {messages} messages delivered");
-    let (checked, active) = independent_check(delivered.path());
-    assert_eq!(checked as usize, written);
-    assert!(checked > 100, "only {checked} attachments checked");
+    let Checked {
+        files,
+        members,
+        active,
+    } = independent_check(delivered.path());
+    assert_eq!(files as usize, written);
+    assert!(files > 100, "only {files} attachments checked");
+    assert!(members > 10, "only {members} zip members checked");
     assert!(
         active.is_empty(),
-        "oletools found active content in what mugai delivered:\n{}",
+        "oletools or pikepdf found active content in what mugai delivered:\n{}",
         active.join("\n")
     );
 }

@@ -88,6 +88,14 @@ pub(crate) fn rebuild(
             cleaner.clean(object, &mut removed, 0)?;
         }
     }
+    // What is left of an open action after the active ones went (a link,
+    // a named action, a go-to with more to follow) still acts by itself.
+    if runs_on_opening(&doc) {
+        if let Ok(catalog) = doc.catalog_mut() {
+            catalog.remove(b"OpenAction");
+        }
+        removed.add("action run on opening");
+    }
     // A classic trailer and table: the same document written twice is the
     // same file (an xref stream would take a new object number each time).
     let stream_keys: Vec<Vec<u8>> = doc
@@ -274,6 +282,26 @@ fn drop_dangling_references(doc: &mut Document) {
     }
 }
 
+/// Whether the document acts by itself when opened: any open action but a
+/// destination or a plain go-to within it.
+fn runs_on_opening(doc: &Document) -> bool {
+    let Ok(open) = doc.catalog().and_then(|c| c.get(b"OpenAction")) else {
+        return false;
+    };
+    let action = match open {
+        Object::Reference(id) => doc.get_object(*id).ok(),
+        other => Some(other),
+    };
+    match action {
+        // A destination: a page and a view.
+        Some(Object::Array(_)) | Some(Object::Null) | None => false,
+        Some(Object::Dictionary(a)) => {
+            !matches!(a.get(b"S"), Ok(Object::Name(s)) if s == b"GoTo") || a.has(b"Next")
+        }
+        Some(_) => true,
+    }
+}
+
 /// What an action or annotation dictionary is when it has to go.
 fn doomed(o: &Object, links: LinkMode) -> Option<&'static str> {
     let d = match o {
@@ -312,6 +340,38 @@ mod tests {
         rebuild(pdf, LinkMode::Show, &mut Budget::new(&Limits::default()))
             .expect("rebuilt")
             .0
+    }
+
+    #[test]
+    fn only_a_go_to_runs_on_opening() {
+        let pdf = |open: &str| {
+            format!(
+                "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R/OpenAction {open}>>endobj\n\
+                 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n3 0 obj<</S/URI/URI(https://example.com/)>>endobj\n\
+                 trailer<</Root 1 0 R>>"
+            )
+        };
+        for (open, kept) in [
+            ("<</S/URI/URI(https://example.com/)>>", false),
+            ("3 0 R", false),
+            ("<</S/GoTo/D[2 0 R/Fit]/Next 3 0 R>>", false),
+            ("<</S/GoTo/D[2 0 R/Fit]>>", true),
+            ("[2 0 R/Fit]", true),
+        ] {
+            let (out, removed) = rebuild(
+                pdf(open).as_bytes(),
+                LinkMode::Show,
+                &mut Budget::new(&Limits::default()),
+            )
+            .expect("rebuilt");
+            let text = String::from_utf8_lossy(&out);
+            assert_eq!(text.contains("/OpenAction"), kept, "{open}: {text}");
+            assert_eq!(
+                removed.contains(&"action run on opening".to_owned()),
+                !kept,
+                "{open}: {removed:?}"
+            );
+        }
     }
 
     #[test]
