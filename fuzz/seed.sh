@@ -19,6 +19,11 @@ seed mime "$D"/*.eml "$D"/*.mbox
 seed transfer "$D"/*.eml
 seed identify "$D"/*
 seed inspect "$D"/*
+# Text parts: the decoded mails carry CSV, SYLK, shortcuts and uuencoded
+# bodies; the target's name before a NUL byte picks how the text is read.
+seed text "$D"/*.eml "$D"/*.csv "$D"/*.txt "$D"/*.slk "$D"/*.iqy
+printf 'a.csv\0=cmd|'"'"'/c calc'"'"'!A0\r\n' > corpus/text/dde.csv
+printf 'a.url\0[InternetShortcut]\r\nURL=file://host/share/x.exe\r\n' > corpus/text/shortcut.url
 seed zip "$D"/*.zip "$D"/*.docx "$D"/*.docm "$D"/*.xlsx "$D"/*.xlsm "$D"/*.pptx "$D"/*.pptm "$D"/*.odt "$D"/*.jar
 seed tar "$D"/*.tar
 for f in "$D"/*.tar.gz "$D"/*.tgz; do gunzip -c "$f" > "corpus/tar/$(basename "$f").tar" || true; done

@@ -40,8 +40,21 @@ pub fn inspect(bytes: &[u8], name: Option<&str>) -> (FileType, Vec<Finding>) {
 pub fn inspect_as(t: FileType, bytes: &[u8]) -> Vec<Finding> {
     let mut budget = Budget::new(&fuzz_limits());
     let mut ins = Inspector::new(&mut budget);
-    ins.inspect_as(t, bytes, &sha256(bytes), "blob");
+    ins.inspect_as(t, bytes, &sha256(bytes), None, "blob");
     ins.findings
+}
+
+/// Text verification on arbitrary bytes named `name`: formulas, launcher
+/// syntax, files encoded into the text (inspected as members). Findings
+/// as `kind @ location`, to compare two runs.
+pub fn inspect_text(bytes: &[u8], name: Option<&str>) -> Vec<String> {
+    let mut budget = Budget::new(&fuzz_limits());
+    let mut ins = Inspector::new(&mut budget);
+    ins.inspect_as(FileType::Text, bytes, &sha256(bytes), name, "blob");
+    ins.findings
+        .iter()
+        .map(|f| format!("{} @ {}", f.kind, f.location))
+        .collect()
 }
 
 /// The content-rebuild oracle for one file of type `t` (PDF, SVG, image or

@@ -103,16 +103,17 @@ impl<'b> Inspector<'b> {
         )
     }
 
-    /// Inspects `bytes` as type `t`, whatever their magic says (for fuzz
-    /// targets: one walker or format on arbitrary bytes).
+    /// Inspects `bytes` named `name` as type `t`, whatever their magic
+    /// says (for fuzz targets: one walker or format on arbitrary bytes).
     pub(crate) fn inspect_as(
         &mut self,
         t: FileType,
         bytes: &[u8],
         hash: &[u8; 32],
+        name: Option<&str>,
         location: &str,
     ) {
-        self.look_inside(t, bytes, hash, None, location, 0);
+        self.look_inside(t, bytes, hash, name, location, 0);
     }
 
     /// What is inside `bytes`, read as type `t`: archive members, a
