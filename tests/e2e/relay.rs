@@ -434,9 +434,7 @@ fn spool_mode_loses_nothing_to_kill_9() {
         );
     }
     relay.kill();
-    let spooled_at_kill = std::fs::read_dir(relay.store().join("spool"))
-        .map(|d| d.count() / 2)
-        .unwrap_or(0);
+    let spooled_at_kill = spooled(&relay.store());
     relay.restart();
 
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -472,15 +470,15 @@ fn spool_mode_loses_nothing_to_kill_9() {
     );
     // The next hop has the last message a moment before its spool entry is
     // removed, so the spool is given the same deadline to empty.
-    let spool_left = || {
-        std::fs::read_dir(relay.store().join("spool"))
-            .map(|d| d.count())
-            .unwrap_or(0)
-    };
-    while spool_left() > 0 && std::time::Instant::now() < deadline {
+    while spooled(&relay.store()) > 0 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    assert_eq!(spool_left(), 0, "the spool empties\n{}", relay.log());
+    assert_eq!(
+        spooled(&relay.store()),
+        0,
+        "the spool empties\n{}",
+        relay.log()
+    );
     // Every delivered copy was sanitized.
     for m in postfix.mailbox("spool") {
         assert!(body_text(&m).contains("取り除いて"));
@@ -525,8 +523,123 @@ fn spool_mode_expires_into_the_quarantine() {
         listing.contains("<>"),
         "the bounce has the null sender:\n{listing}"
     );
-    let left = std::fs::read_dir(relay.store().join("spool"))
-        .map(|d| d.count())
-        .unwrap_or(0);
-    assert_eq!(left, 0);
+    assert_eq!(spooled(&relay.store()), 0);
+}
+
+/// Messages in a store's spool (its message files; the owner's lock aside).
+fn spooled(store: &std::path::Path) -> usize {
+    std::fs::read_dir(store.join("spool")).map_or(0, |d| {
+        d.filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        })
+        .count()
+    })
+}
+
+#[test]
+fn concurrent_sessions_and_commands_share_the_store() {
+    for mode in ["inline", "spool"] {
+        sessions_and_commands_at_once(mode);
+    }
+}
+
+/// Many sessions send the same macro document (one original object, many
+/// quarantine entries written at once) while an operator lists, verifies
+/// and releases against the live store: nothing is lost, refused or
+/// logged as an error, and the audit chain holds.
+fn sessions_and_commands_at_once(mode: &str) {
+    let postfix = Postfix::start();
+    // Tagged, not held: the lure score of this mail would quarantine it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, "[inbound.lure]\ntag = 4.0\n").expect("policy");
+    let policy = format!("policy = \"{}\"", policy.display());
+    let spool = config(postfix.port, &policy).replace(
+        "tls = { self_signed = true }",
+        &format!("mode = \"{mode}\"\nretry_base_secs = 1"),
+    );
+    let relay = Mugai::start(&spool);
+    let (_dir, eml) = message("mail/macro_docm_meeting.eml.in.zip");
+    let (sessions, each) = (8, 4);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let released = std::thread::scope(|s| {
+        let operator = s.spawn(|| {
+            let mut released = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                for args in [&["quarantine", "list"][..], &["audit", "verify"]] {
+                    let out = relay.command(args);
+                    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+                }
+                // A release appends to the audit log from another process.
+                let listing = text(&relay.command(&["quarantine", "list"]).stdout);
+                if let Some(id) = listing
+                    .lines()
+                    .nth(1)
+                    .and_then(|l| l.split_whitespace().next())
+                {
+                    let out = relay.command(&["quarantine", "release", id]);
+                    assert!(out.status.success(), "release: {}", text(&out.stderr));
+                    released += 1;
+                }
+            }
+            released
+        });
+        let senders: Vec<_> = (0..sessions)
+            .map(|t| {
+                let (relay, eml) = (&relay, &eml);
+                s.spawn(move || {
+                    for i in 0..each {
+                        let transcript = swaks(
+                            relay.port(),
+                            &[
+                                "--from",
+                                "a@example.com",
+                                "--to",
+                                "many@example.lg.jp",
+                                "--data",
+                                eml.to_str().expect("utf-8"),
+                                "--header",
+                                &format!("Message-ID: <many-{t}-{i}@example.com>"),
+                            ],
+                        );
+                        assert!(transcript.contains("<-  250 2.0.0"), "{transcript}");
+                    }
+                })
+            })
+            .collect();
+        for sender in senders {
+            sender.join().expect("sender");
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while spooled(&relay.store()) > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        operator.join().expect("operator")
+    });
+    assert!(released > 0, "{mode}: the operator released nothing");
+    assert_eq!(spooled(&relay.store()), 0, "{}", relay.log());
+    let mut ids: Vec<String> = postfix
+        .wait_for_mail("many", sessions * each + released)
+        .iter()
+        .filter_map(|m| {
+            text(m)
+                .lines()
+                .find(|l| l.starts_with("Message-ID: <many-"))
+                .map(str::to_owned)
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), sessions * each, "{mode}: {}", relay.log());
+    let verify = relay.command(&["audit", "verify"]);
+    assert!(verify.status.success(), "{mode}: {}", text(&verify.stderr));
+    let listing = text(&relay.command(&["quarantine", "list"]).stdout);
+    assert_eq!(
+        listing.lines().count(),
+        1 + sessions * each,
+        "{mode}: {listing}"
+    );
+    assert!(!relay.log().contains("ERROR"), "{mode}: {}", relay.log());
 }

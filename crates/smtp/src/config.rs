@@ -75,6 +75,10 @@ pub struct ListenerConfig {
     /// as long, up to an hour.
     #[serde(default = "default_retry_base")]
     pub retry_base_secs: u64,
+    /// Spool mode: delivery attempts at once (Postfix's
+    /// `default_destination_concurrency_limit` is 20 too).
+    #[serde(default = "default_delivery_concurrency")]
+    pub delivery_concurrency: usize,
     /// Spool mode: seconds before an undeliverable message is bounced.
     #[serde(default = "default_lifetime")]
     pub max_queue_lifetime_secs: u64,
@@ -199,6 +203,9 @@ fn default_max_hops() -> usize {
 fn default_retry_base() -> u64 {
     60
 }
+fn default_delivery_concurrency() -> usize {
+    20
+}
 fn default_lifetime() -> u64 {
     5 * 24 * 3600
 }
@@ -213,6 +220,7 @@ fn default_listeners() -> Vec<ListenerConfig> {
         deliver_dir: None,
         mode: Mode::Inline,
         retry_base_secs: default_retry_base(),
+        delivery_concurrency: default_delivery_concurrency(),
         max_queue_lifetime_secs: default_lifetime(),
         bounce_next_hop: None,
         tls: None,

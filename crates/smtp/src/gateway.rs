@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, ConfigError, file_error};
 use crate::metrics::Metrics;
 use crate::rate::RateLimits;
-use crate::relay::{Delivery, Relay, RelaySettings};
+use crate::relay::{Delivery, Mode, Relay, RelaySettings};
 use crate::server::{Server, ServerConfig};
 use crate::session::SessionConfig;
 
@@ -39,8 +39,15 @@ impl Gateway {
     /// listener. Nothing is accepted until [`Gateway::run`].
     pub async fn bind(config: &Config) -> Result<Self, ConfigError> {
         config.check()?;
-        let store: Arc<dyn Store> =
-            Arc::new(FsStore::open(&config.store).map_err(|e| file_error(&config.store, e))?);
+        let store = FsStore::open(&config.store).map_err(|e| file_error(&config.store, e))?;
+        // One process delivers a spool, and only it sweeps what a crash
+        // left there; a second relay on the same store is refused here.
+        if config.listeners.iter().any(|l| l.mode == Mode::Spool) {
+            store
+                .own_spool()
+                .map_err(|e| file_error(&config.store, e))?;
+        }
+        let store: Arc<dyn Store> = Arc::new(store);
         // Inbound replies are checked against what the outbound listeners sent.
         let mut engine = Engine::new(config.load_policy()?).with_sent_log(store.clone());
         if let Some(rules) = config.load_lure_rules()? {
@@ -112,6 +119,7 @@ impl Gateway {
                     max_hops: l.max_hops,
                     mode: l.mode,
                     retry_base: Duration::from_secs(l.retry_base_secs.max(1)),
+                    delivery_concurrency: l.delivery_concurrency.max(1),
                     lifetime: Duration::from_secs(l.max_queue_lifetime_secs),
                     bounce_next_hop: l.bounce_next_hop.clone(),
                 },

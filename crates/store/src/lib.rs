@@ -50,9 +50,21 @@ pub enum StoreError {
     /// No entry has this id.
     #[error("no entry {0}")]
     NotFound(String),
+    /// Another process holds what this one needs (the spool).
+    #[error("{0}")]
+    Busy(String),
 }
 
 impl StoreError {
+    /// What was asked for is not there (an entry, or a file of one).
+    pub fn is_missing(&self) -> bool {
+        match self {
+            StoreError::NotFound(_) => true,
+            StoreError::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+            _ => false,
+        }
+    }
+
     /// The disk is full: SMTP says 452 rather than 451.
     pub fn is_disk_full(&self) -> bool {
         matches!(self, StoreError::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull)
@@ -84,6 +96,10 @@ pub trait Store: mugai_core::SentLog + Send + Sync {
 
     /// A spooled message's bytes.
     fn spooled_message(&self, id: &EntryId) -> Result<Vec<u8>, StoreError>;
+
+    /// Sets a spool entry aside for an operator: its message cannot be
+    /// read, so it is not tried again (`<id>.json.corrupt`).
+    fn set_aside(&self, id: &EntryId) -> Result<(), StoreError>;
 
     /// Rewrites a spool entry after an attempt; durable when this returns.
     fn respool(&self, id: &EntryId, entry: &SpoolEntry) -> Result<(), StoreError>;

@@ -94,6 +94,8 @@ pub struct RelaySettings {
     pub mode: Mode,
     /// Spool mode: the first retry delay.
     pub retry_base: Duration,
+    /// Spool mode: delivery attempts at once.
+    pub delivery_concurrency: usize,
     /// Spool mode: how long to keep trying.
     pub lifetime: Duration,
     /// Spool mode: where bounces go.

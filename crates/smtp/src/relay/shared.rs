@@ -4,7 +4,7 @@
 //! before anything is answered.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mugai_core::{Direction, Engine, Envelope, Outcome, PartAction, Verdict};
@@ -26,7 +26,9 @@ pub(super) struct Shared {
     settings: RelaySettings,
     engine: Engine,
     store: Arc<dyn Store>,
-    /// Wakes the spool worker when a message was spooled.
+    /// Messages spooled since the worker last looked, and what wakes it:
+    /// the worker keeps its queue in memory and never re-reads the spool.
+    arrivals: Mutex<Vec<(EntryId, SpoolEntry)>>,
     wake: Notify,
     /// Bounds the engine runs on the blocking pool, so a flood of large
     /// messages queues here rather than starving everything else.
@@ -46,6 +48,7 @@ impl Shared {
             settings,
             engine,
             store,
+            arrivals: Mutex::default(),
             wake: Notify::new(),
             metrics,
         }
@@ -171,8 +174,13 @@ impl Shared {
         entry: SpoolEntry,
     ) -> Result<EntryId, Reply> {
         let data = Arc::clone(data);
+        let queued = entry.clone();
         match self.blocking(move |store| store.spool(&data, &entry)).await {
             Ok(id) => {
+                self.arrivals
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((id.clone(), queued));
                 self.wake.notify_one();
                 Ok(id)
             }
@@ -183,7 +191,33 @@ impl Shared {
         }
     }
 
-    /// This listener's spooled messages, oldest first; counted as a gauge.
+    /// Messages spooled since the last call.
+    pub(super) fn arrivals(&self) -> Vec<(EntryId, SpoolEntry)> {
+        std::mem::take(&mut *self.arrivals.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Spool mode: delivery attempts at once.
+    pub(super) fn delivery_concurrency(&self) -> usize {
+        self.settings.delivery_concurrency.max(1)
+    }
+
+    /// Counts the messages in this listener's spool.
+    pub(super) fn set_spooled(&self, n: usize) {
+        self.metrics.set_spooled(&self.settings.listener, n as u64);
+    }
+
+    /// Sets aside a spool entry whose message cannot be read, so that it is
+    /// not tried again; an operator finds it as `<id>.json.corrupt`.
+    pub(super) async fn set_aside(&self, id: &EntryId) {
+        let aside = id.clone();
+        match self.blocking(move |store| store.set_aside(&aside)).await {
+            Ok(()) => tracing::error!(%id, "spool entry set aside: its message cannot be read"),
+            Err(e) => tracing::error!(error = %e, %id, "setting a spool entry aside failed"),
+        }
+    }
+
+    /// This listener's spooled messages as the store holds them, oldest
+    /// first: read once, when the worker starts.
     pub(super) async fn spooled(&self) -> Vec<(EntryId, SpoolEntry)> {
         let all = match self.blocking(|store| store.spooled()).await {
             Ok(s) => s,
@@ -192,28 +226,21 @@ impl Shared {
                 Vec::new()
             }
         };
-        let mine: Vec<_> = all
-            .into_iter()
+        all.into_iter()
             .filter(|(_, e)| e.listener == self.settings.listener)
-            .collect();
-        self.metrics
-            .set_spooled(&self.settings.listener, mine.len() as u64);
-        mine
+            .collect()
     }
 
-    /// A spooled message's bytes, or `None` (logged) when they cannot be read.
-    pub(super) async fn spooled_message(&self, id: &EntryId) -> Option<Vec<u8>> {
+    /// A spooled message's bytes; a failure is logged.
+    pub(super) async fn spooled_message(&self, id: &EntryId) -> Result<Vec<u8>, StoreError> {
         let read = id.clone();
-        match self
+        let got = self
             .blocking(move |store| store.spooled_message(&read))
-            .await
-        {
-            Ok(d) => Some(d),
-            Err(e) => {
-                tracing::error!(error = %e, %id, "reading a spooled message failed");
-                None
-            }
+            .await;
+        if let Err(e) = &got {
+            tracing::error!(error = %e, %id, "reading a spooled message failed");
         }
+        got
     }
 
     /// Rewrites a spool entry after an attempt. On failure the old entry

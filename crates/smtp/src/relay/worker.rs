@@ -5,8 +5,9 @@
 //! again on restart, with the same bytes and Message-ID. A duplicate is the
 //! lesser harm; a message acknowledged and then lost is the one we never allow.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use mugai_core::{Envelope, Verdict};
@@ -23,50 +24,105 @@ use crate::reply::for_verdict;
 use crate::session::MailFrom;
 use crate::time::now_ms;
 
-/// The longest pause between two looks at the spool.
+/// The longest pause between two looks at the queue.
 const IDLE: Duration = Duration::from_secs(30);
+
+/// The listener's spool as the worker knows it: read from the store once at
+/// start, then kept up to date as messages arrive and attempts end.
+#[derive(Default)]
+struct Queue {
+    entries: HashMap<EntryId, SpoolEntry>,
+    /// When each entry is due, soonest (then oldest) first.
+    due: BinaryHeap<Reverse<(u64, EntryId)>>,
+}
+
+impl Queue {
+    fn insert(&mut self, id: EntryId, entry: SpoolEntry) {
+        self.due.push(Reverse((entry.next_attempt_ms, id.clone())));
+        self.entries.insert(id, entry);
+    }
+
+    /// The next entry due by `now`.
+    fn pop_due(&mut self, now: u64) -> Option<(EntryId, SpoolEntry)> {
+        while let Some(Reverse((at, _))) = self.due.peek() {
+            if *at > now {
+                return None;
+            }
+            let Reverse((_, id)) = self.due.pop()?;
+            if let Some(entry) = self.entries.remove(&id) {
+                return Some((id, entry));
+            }
+        }
+        None
+    }
+
+    /// How long until the next entry is due.
+    fn wait(&self, now: u64) -> Duration {
+        self.due.peek().map_or(IDLE, |Reverse((at, _))| {
+            Duration::from_millis(at.saturating_sub(now)).min(IDLE)
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
 
 /// Works through the listener's spool until `shutdown`, then lets the
 /// attempts under way finish.
 pub(super) async fn run(inner: Arc<Shared>, shutdown: CancellationToken) {
-    let busy: Arc<Mutex<HashSet<EntryId>>> = Arc::default();
+    let mut queue = Queue::default();
+    for (id, entry) in inner.spooled().await {
+        queue.insert(id, entry);
+    }
     let mut attempts = JoinSet::new();
-    // Attempts at once per listener: enough to hide next-hop latency; the
-    // engine itself is bounded by `engine_slots`.
-    let slots = 4;
+    // What each attempt under way is working on, to requeue it if it fails.
+    let mut under_way: HashMap<tokio::task::Id, (EntryId, SpoolEntry)> = HashMap::new();
+    let slots = inner.delivery_concurrency();
     loop {
-        let now = now_ms();
-        let mut wait = IDLE;
-        for (id, entry) in inner.spooled().await {
-            if lock(&busy).contains(&id) {
-                continue;
-            }
-            if entry.next_attempt_ms > now {
-                wait = wait.min(Duration::from_millis(entry.next_attempt_ms - now));
-                continue;
-            }
-            if attempts.len() >= slots {
-                break;
-            }
-            lock(&busy).insert(id.clone());
-            let (inner, busy) = (Arc::clone(&inner), Arc::clone(&busy));
-            attempts.spawn(async move {
-                attempt(&inner, &id, entry).await;
-                lock(&busy).remove(&id);
-            });
+        for (id, entry) in inner.arrivals() {
+            queue.insert(id, entry);
         }
+        let now = now_ms();
+        while attempts.len() < slots {
+            let Some((id, entry)) = queue.pop_due(now) else {
+                break;
+            };
+            let task = Arc::clone(&inner);
+            let (key, work) = (id.clone(), entry.clone());
+            let handle = attempts.spawn(async move {
+                let left = attempt(&task, &key, work).await;
+                (key, left)
+            });
+            under_way.insert(handle.id(), (id, entry));
+        }
+        inner.set_spooled(queue.len() + attempts.len());
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = inner.spooled_one() => {}
-            Some(_) = attempts.join_next(), if !attempts.is_empty() => {}
-            _ = tokio::time::sleep(wait) => {}
+            Some(done) = attempts.join_next_with_id(), if !attempts.is_empty() => {
+                match done {
+                    Ok((task, (id, left))) => {
+                        under_way.remove(&task);
+                        if let Some(entry) = left {
+                            queue.insert(id, entry);
+                        }
+                    }
+                    // An attempt that panicked: the entry is still on disk
+                    // and is tried again after the usual wait.
+                    Err(e) => {
+                        if let Some((id, mut entry)) = under_way.remove(&e.id()) {
+                            tracing::error!(%id, error = %e, "spool attempt failed");
+                            entry.next_attempt_ms = now_ms() + inner.retry_delay(entry.attempts + 1).as_millis() as u64;
+                            queue.insert(id, entry);
+                        }
+                    }
+                }
+            }
+            _ = tokio::time::sleep(queue.wait(now)) => {}
         }
     }
     while attempts.join_next().await.is_some() {}
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// What became of the pending recipients in one attempt.
@@ -80,10 +136,21 @@ struct Recipients {
     still_pending: Vec<String>,
 }
 
-/// One attempt at one spooled message.
-async fn attempt(inner: &Arc<Shared>, id: &EntryId, mut entry: SpoolEntry) {
-    let Some(data) = inner.spooled_message(id).await.map(Arc::new) else {
-        return;
+/// One attempt at one spooled message: the entry as it stays in the
+/// spool, or `None` once it is gone (delivered, quarantined, bounced, or
+/// set aside because its message cannot be read).
+async fn attempt(inner: &Arc<Shared>, id: &EntryId, mut entry: SpoolEntry) -> Option<SpoolEntry> {
+    let data = match inner.spooled_message(id).await {
+        Ok(data) => Arc::new(data),
+        // Gone: trying again would find it gone again.
+        Err(e) if e.is_missing() => {
+            inner.set_aside(id).await;
+            return None;
+        }
+        Err(e) => {
+            let record = inner.record(AuditEvent::Deferred, &entry.envelope, 0);
+            return retry(inner, id, entry, record, e.to_string()).await;
+        }
     };
     let mut record = inner.record(AuditEvent::Delivery, &entry.envelope, data.len());
     record.rcpt_to = entry.pending.clone();
@@ -147,10 +214,11 @@ async fn attempt(inner: &Arc<Shared>, id: &EntryId, mut entry: SpoolEntry) {
         record.reply = Some("done".into());
         inner.count(&record, &Reply::new(250, "2.0.0", "done"));
         inner.audit(record).await;
+        None
     } else {
         entry.pending = tally.still_pending;
         let why = tally.last_reply.unwrap_or_else(|| "deferred".into());
-        retry(inner, id, entry, record, why).await;
+        retry(inner, id, entry, record, why).await
     }
 }
 
@@ -246,14 +314,15 @@ async fn deliver(
     tally
 }
 
-/// Schedules the next attempt, or bounces what is left once the lifetime is over.
+/// Schedules the next attempt, or bounces what is left once the lifetime
+/// is over: the entry as it stays in the spool, if it does.
 async fn retry(
     inner: &Arc<Shared>,
     id: &EntryId,
     mut entry: SpoolEntry,
     mut record: AuditRecord,
     why: String,
-) {
+) -> Option<SpoolEntry> {
     let now = now_ms();
     entry.attempts += 1;
     entry.last_error = Some(why.clone());
@@ -291,20 +360,24 @@ async fn retry(
             inner.respool(id, &entry).await;
             record.event = AuditEvent::ExpiredKept;
             inner.audit(record).await;
-            return;
+            return Some(entry);
         }
         record.quarantine = entry.quarantine.clone();
         bounce(inner, &entry, &failed, &original).await;
         inner.unspool(id).await;
         record.event = AuditEvent::Expired;
+        tracing::info!(listener = %inner.listener(), %id, reason = %why, event = %record.event, "spool");
+        inner.audit(record).await;
+        None
     } else {
         let delay = inner.retry_delay(entry.attempts);
         entry.next_attempt_ms = now + delay.as_millis() as u64;
         inner.respool(id, &entry).await;
         record.event = AuditEvent::Deferred;
+        tracing::info!(listener = %inner.listener(), %id, reason = %why, event = %record.event, "spool");
+        inner.audit(record).await;
+        Some(entry)
     }
-    tracing::info!(listener = %inner.listener(), %id, reason = %why, event = %record.event, "spool");
-    inner.audit(record).await;
 }
 
 /// Tells the sender which recipients failed (RFC 3464). Null senders get no
