@@ -3,20 +3,27 @@
 #   smtp-source → smtp-sink                      (the ceiling)
 #   smtp-source → Postfix (plain relay) → smtp-sink
 #   smtp-source → mugai serve (in-line) → smtp-sink
-# for 10 KB and 1 MB messages. Prints msgs/s and the ratio mugai / Postfix.
+#   smtp-source → mugai serve (spool)   → smtp-sink   (until the spool is empty)
+# for 10 KB and 1 MB messages. Prints msgs/s and the ratios mugai / Postfix.
 # Needs root (Postfix) and tests/install-peers.sh. Usage:
 #   bench/relay.sh [MSGS_10K] [MSGS_1M] [SESSIONS]
+# MSGS_1M=0 skips the 1 MB case.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 msgs_small=${1:-2000}
 msgs_large=${2:-200}
 sessions=${3:-20}
 work=/var/tmp/mugai-bench
-sink_port=31025 postfix_port=31026 mugai_port=31027
+sink_port=31025 postfix_port=31026 mugai_port=31027 spool_port=31028
 rm -rf "$work" && mkdir -p "$work" && chmod 755 "$work"
 
-cargo build --release --quiet -p mugai
-mugai=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/mugai
+# $MUGAI: another build to measure (a baseline); by default this tree's.
+if [ -z "${MUGAI:-}" ]; then
+  cargo build --release --quiet -p mugai
+  mugai=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/mugai
+else
+  mugai=$MUGAI
+fi
 
 pids=()
 cleanup() {
@@ -56,12 +63,21 @@ postfix -c "$conf" check
 postfix -c "$conf" start >/dev/null 2>&1
 wait_port $postfix_port
 
-# mugai in-line, relaying to the sink.
+# mugai in-line and spool, relaying to the sink.
 cat > "$work/mugai.toml" <<TOML
 store = "$work/mugai-store"
 [[listener]]
 name = "inbound"
 listen = "127.0.0.1:$mugai_port"
+direction = "inbound"
+recipient_domains = ["example.lg.jp"]
+next_hop = "127.0.0.1:$sink_port"
+max_connections = 200
+max_connections_per_ip = 200
+[[listener]]
+name = "spool"
+mode = "spool"
+listen = "127.0.0.1:$spool_port"
 direction = "inbound"
 recipient_domains = ["example.lg.jp"]
 next_hop = "127.0.0.1:$sink_port"
@@ -73,6 +89,7 @@ pids+=($!)
 wait_port $mugai_port
 
 queue_empty() { postqueue -c "$conf" -p 2>/dev/null | grep -q "Mail queue is empty"; }
+spool_empty() { ! compgen -G "$work/mugai-store/spool/*.eml" >/dev/null; }
 
 # Seconds to push $2 messages of $3 bytes through port $1, until delivered.
 run() {
@@ -82,18 +99,22 @@ run() {
     -t user@example.lg.jp "127.0.0.1:$port"
   # Postfix answers 250 once queued; it is done when its queue is.
   if [ "$port" = "$postfix_port" ]; then until queue_empty; do sleep 0.05; done; fi
+  if [ "$port" = "$spool_port" ]; then until spool_empty; do sleep 0.05; done; fi
   end=$(date +%s.%N)
   python3 -c "print(f'{$msgs / ($end - $start):.1f}')"
 }
 
-printf '%-8s %-6s %12s %12s %12s %10s\n' size msgs "direct/s" "postfix/s" "mugai/s" "mugai/pf"
+printf '%-8s %-6s %10s %10s %10s %10s %10s %10s\n' size msgs "direct/s" "postfix/s" "inline/s" "spool/s" "inline/pf" "spool/pf"
 for case in "10240 $msgs_small" "1048576 $msgs_large"; do
   set -- $case
+  [ "$2" -gt 0 ] || continue
   run $sink_port "$2" "$1" >/dev/null   # warm up
   direct=$(run $sink_port "$2" "$1")
   postfix=$(run $postfix_port "$2" "$1")
   inline=$(run $mugai_port "$2" "$1")
+  spool=$(run $spool_port "$2" "$1")
   ratio=$(python3 -c "print(f'{$inline / $postfix:.2f}')")
-  printf '%-8s %-6s %12s %12s %12s %10s\n' "$1" "$2" "$direct" "$postfix" "$inline" "${ratio}x"
+  spool_ratio=$(python3 -c "print(f'{$spool / $postfix:.2f}')")
+  printf '%-8s %-6s %10s %10s %10s %10s %10s %10s\n' "$1" "$2" "$direct" "$postfix" "$inline" "$spool" "${ratio}x" "${spool_ratio}x"
 done
 grep -c '"event":"message"' "$work/mugai-store/audit.jsonl" | sed 's/^/mugai audit records: /'
