@@ -1,0 +1,179 @@
+//! The audit log of the filesystem store: appends from every process that
+//! uses the store go through one exclusive lock on the file and chain to
+//! its last line as it is on disk; appends that arrive together are written
+//! as one block with one fsync.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use super::files::{Group, io};
+use crate::audit::{GENESIS, chain_line, line_hash};
+use crate::{AuditRecord, StoreError};
+
+/// At most this many records wait for a failed audit log to come back.
+const MAX_PENDING: usize = 100_000;
+
+#[derive(Debug)]
+pub(super) struct AuditLog {
+    path: PathBuf,
+    /// Records handed in and not yet written, oldest first.
+    queue: Mutex<Vec<AuditRecord>>,
+    /// Orders this process's appends; the file lock orders everyone's.
+    file: Mutex<AuditFile>,
+    group: Group,
+}
+
+#[derive(Debug)]
+struct AuditFile {
+    file: File,
+    /// The log's length after this process's last append, and the hash of
+    /// its last line then: when the length is still the same, nobody else
+    /// appended since.
+    len: u64,
+    last_hash: String,
+    /// Records taken from the queue whose append failed (a full disk),
+    /// written before the next ones so that none is lost while the
+    /// process runs.
+    pending: Vec<AuditRecord>,
+}
+
+impl AuditLog {
+    pub(super) fn open(path: PathBuf) -> Result<Self, StoreError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&path)
+            .map_err(io("opening", &path))?;
+        Ok(Self {
+            path,
+            queue: Mutex::default(),
+            // Never equal to a real length: the first append reads the log.
+            file: Mutex::new(AuditFile {
+                file,
+                len: u64::MAX,
+                last_hash: GENESIS.to_owned(),
+                pending: Vec::new(),
+            }),
+            group: Group::default(),
+        })
+    }
+
+    /// Appends `record`; durable when this returns `Ok`. On failure the
+    /// record stays queued and is written with the next append.
+    pub(super) fn append(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        self.queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(record.clone());
+        self.group.commit(|| {
+            // A poisoned lock means another append panicked midway; the
+            // file is truncated back on every failure, so carry on with it.
+            let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+            let taken =
+                std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()));
+            file.pending.extend(taken);
+            if file.pending.is_empty() {
+                return Ok(());
+            }
+            let written = file.append_pending(&self.path);
+            if written.is_err() && file.pending.len() > MAX_PENDING {
+                // Bounded memory: past this the log has been down for
+                // hours, and every failure was reported to the caller.
+                let over = file.pending.len() - MAX_PENDING;
+                file.pending.drain(..over);
+            }
+            written
+        })
+    }
+}
+
+impl AuditFile {
+    /// Appends every waiting record, each whole or not at all, under the
+    /// log's exclusive lock, chained to the log's last line as it is on
+    /// disk (another process may have appended since).
+    fn append_pending(&mut self, path: &Path) -> Result<(), StoreError> {
+        self.file.lock().map_err(io("locking", path))?;
+        let result = self.append_locked(path);
+        let _ = self.file.unlock();
+        result
+    }
+
+    fn append_locked(&mut self, path: &Path) -> Result<(), StoreError> {
+        let len = self.file.metadata().map_err(io("reading", path))?.len();
+        if len != self.len {
+            // Someone else appended, or this is the first append: read the
+            // head again (a torn last line, which only a crash leaves under
+            // this lock, is cut off).
+            let (len, hash) = last_line(&mut self.file, path)?;
+            self.len = len;
+            self.last_hash = hash;
+        }
+        let mut block = Vec::new();
+        let mut hash = self.last_hash.clone();
+        for record in &self.pending {
+            let line = chain_line(&hash, record);
+            hash = line_hash(&line);
+            block.extend_from_slice(&line);
+            block.push(b'\n');
+        }
+        let wrote = self
+            .file
+            .write_all(&block)
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = wrote {
+            // All or nothing: what part of the block reached the file goes.
+            let _ = self.file.set_len(self.len);
+            let _ = self.file.sync_data();
+            return Err(io("appending to", path)(e));
+        }
+        self.len += block.len() as u64;
+        self.last_hash = hash;
+        self.pending.clear();
+        Ok(())
+    }
+}
+
+/// The log's length and the hash of its last complete line, after cutting
+/// off a torn tail (a write a crash stopped midway; never acknowledged).
+fn last_line(file: &mut File, path: &Path) -> Result<(u64, String), StoreError> {
+    let len = file.metadata().map_err(io("reading", path))?.len();
+    if len == 0 {
+        return Ok((0, GENESIS.to_owned()));
+    }
+    // Read backwards in growing windows until one holds a whole last line.
+    let mut window = 64 * 1024u64;
+    loop {
+        let start = len.saturating_sub(window);
+        file.seek(SeekFrom::Start(start))
+            .map_err(io("seeking", path))?;
+        let mut tail = Vec::new();
+        file.read_to_end(&mut tail).map_err(io("reading", path))?;
+        let complete = match tail.iter().rposition(|&b| b == b'\n') {
+            Some(end) => end,
+            None if start == 0 => {
+                // Nothing complete at all: the whole file is a torn first line.
+                file.set_len(0).map_err(io("truncating", path))?;
+                file.sync_all().map_err(io("syncing", path))?;
+                return Ok((0, GENESIS.to_owned()));
+            }
+            None => {
+                window *= 2;
+                continue;
+            }
+        };
+        let whole = start + complete as u64 + 1;
+        if whole < len {
+            file.set_len(whole).map_err(io("truncating", path))?;
+            file.sync_all().map_err(io("syncing", path))?;
+        }
+        let body = &tail[..complete];
+        match body.iter().rposition(|&b| b == b'\n') {
+            Some(begin) => return Ok((whole, line_hash(&body[begin + 1..]))),
+            None if start == 0 => return Ok((whole, line_hash(body))),
+            None => window *= 2,
+        }
+    }
+}
