@@ -1,5 +1,6 @@
 //! End-to-end: the `mugai` binary on the corpus, judged as a user would.
 
+mod accounting;
 mod cli;
 mod independent;
 mod office;

@@ -173,6 +173,23 @@ impl Postfix {
         }
     }
 
+    /// Stops it, as a next hop that goes down.
+    pub fn stop(&self) {
+        run(Command::new("postfix")
+            .arg("-c")
+            .arg(&self.conf)
+            .arg("stop"));
+    }
+
+    /// Starts it again after [`Postfix::stop`], on the same port.
+    pub fn start_again(&self) {
+        run(Command::new("postfix")
+            .arg("-c")
+            .arg(&self.conf)
+            .arg("start"));
+        wait_for_port(self.port);
+    }
+
     /// Postfix's log, for failure messages.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.base.join("maillog")).unwrap_or_default()

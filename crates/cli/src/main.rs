@@ -184,12 +184,19 @@ enum QuarantineCommand {
         /// The entry id.
         id: String,
     },
+    /// Remove the entries past their retention (`retention_days`), as the
+    /// relay does every hour; each removal is an audit record.
+    Expire,
 }
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Check the hash chain of the audit log; exit 1 if it is broken.
+    /// Check the hash chain of the audit log, every segment; exit 1 if it
+    /// is broken.
     Verify,
+    /// Close the open segment (`audit-NNNNNN.jsonl`); the chain goes on in
+    /// a new one. Safe while the relay runs (e.g. monthly from cron).
+    Rotate,
 }
 
 #[derive(clap::Args)]
@@ -307,13 +314,18 @@ fn main() -> ExitCode {
                         serve::quarantine_release(&config, dir, &id)
                     }
                     QuarantineCommand::Delete { id } => serve::quarantine_delete(&config, dir, &id),
+                    QuarantineCommand::Expire => serve::quarantine_expire(&config, dir),
                 }
             }),
-        Command::Audit {
-            store,
-            command: AuditCommand::Verify,
-        } => serve::load_config(store.config.as_deref())
-            .and_then(|config| serve::audit_verify(&config, store.store.as_deref())),
+        Command::Audit { store, command } => {
+            serve::load_config(store.config.as_deref()).and_then(|config| {
+                let dir = store.store.as_deref();
+                match command {
+                    AuditCommand::Verify => serve::audit_verify(&config, dir),
+                    AuditCommand::Rotate => serve::audit_rotate(&config, dir),
+                }
+            })
+        }
         Command::Sample {
             command: SampleCommand::Encode { files },
         } => encode(&files),

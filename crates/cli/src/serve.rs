@@ -1,6 +1,5 @@
 //! `mugai serve`, `mugai quarantine` and `mugai audit`: the relay and its store.
 
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -134,6 +133,17 @@ pub(crate) fn quarantine_show(
     Ok(0)
 }
 
+pub(crate) fn quarantine_expire(config: &Config, store_dir: Option<&Path>) -> Result<u8> {
+    let store = open_store(config, store_dir)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let removed = mugai_store::expire(&store, &config.retention_days, now)?;
+    eprintln!("{} entries past their retention removed", removed.len());
+    Ok(0)
+}
+
 pub(crate) fn quarantine_delete(config: &Config, store_dir: Option<&Path>, id: &str) -> Result<u8> {
     let store = open_store(config, store_dir)?;
     let id = EntryId::parse(id)?;
@@ -245,19 +255,25 @@ fn operator_record(
 }
 
 pub(crate) fn audit_verify(config: &Config, store_dir: Option<&Path>) -> Result<u8> {
-    let dir = store_dir
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| config.store.clone());
-    let path = dir.join("audit.jsonl");
-    let file = std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
-    match mugai_store::verify_chain(BufReader::new(file)) {
+    let store = open_store(config, store_dir)?;
+    let root = store.root().display().to_string();
+    match store.verify_audit() {
         Ok(n) => {
-            println!("{}: chain intact, {n} records", path.display());
+            println!("{root}: audit chain intact, {n} records");
             Ok(0)
         }
         Err(e) => {
-            println!("{}: {e}", path.display());
+            println!("{root}: audit chain broken: {e}");
             Ok(1)
         }
     }
+}
+
+pub(crate) fn audit_rotate(config: &Config, store_dir: Option<&Path>) -> Result<u8> {
+    let store = open_store(config, store_dir)?;
+    match store.rotate_audit()? {
+        Some(closed) => eprintln!("closed {}", closed.display()),
+        None => eprintln!("nothing to close: the open segment is empty"),
+    }
+    Ok(0)
 }

@@ -35,6 +35,11 @@ pub struct Config {
     /// Engine runs at once across all listeners (default: one per core).
     #[serde(default)]
     pub engine_slots: Option<usize>,
+    /// Days originals stay in the quarantine, by verdict (90 each by
+    /// default); the relay removes older ones hourly, with an audit record
+    /// each.
+    #[serde(default)]
+    pub retention_days: mugai_store::Retention,
     /// Where to answer Prometheus scrapes (`GET /metrics`); off when absent.
     #[serde(default)]
     pub metrics_listen: Option<SocketAddr>,
@@ -246,6 +251,7 @@ impl Default for Config {
             lure_rules: None,
             yara_rules: None,
             engine_slots: None,
+            retention_days: mugai_store::Retention::default(),
             metrics_listen: None,
             listeners: default_listeners(),
         }

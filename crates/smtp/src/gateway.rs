@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mugai_core::Engine;
-use mugai_store::{FsStore, Store};
+use mugai_store::{FsStore, Retention, Store};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -24,7 +24,13 @@ pub struct Gateway {
     relays: Vec<Relay>,
     metrics: Arc<Metrics>,
     metrics_listener: Option<TcpListener>,
+    /// For the hourly retention pass.
+    store: Arc<dyn Store>,
+    retention: Retention,
 }
+
+/// How often originals past their retention are looked for.
+const RETENTION_PASS: Duration = Duration::from_secs(3600);
 
 impl std::fmt::Debug for Gateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -144,6 +150,8 @@ impl Gateway {
             relays,
             metrics,
             metrics_listener,
+            store,
+            retention: config.retention_days,
         })
     }
 
@@ -179,6 +187,34 @@ impl Gateway {
             let shutdown = shutdown.clone();
             tasks.spawn(async move { relay.run_spool(shutdown).await });
         }
+        tasks.spawn(expire_hourly(self.store, self.retention, shutdown.clone()));
         while tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Removes originals past their retention, at start and every hour.
+async fn expire_hourly(store: Arc<dyn Store>, retention: Retention, shutdown: CancellationToken) {
+    loop {
+        let pass = Arc::clone(&store);
+        let now = crate::time::now_ms();
+        match tokio::task::spawn_blocking(move || {
+            mugai_store::expire(pass.as_ref(), &retention, now)
+        })
+        .await
+        {
+            Ok(Ok(removed)) if !removed.is_empty() => {
+                tracing::info!(
+                    removed = removed.len(),
+                    "originals past their retention removed"
+                );
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "retention pass failed"),
+            Err(e) => tracing::error!(error = %e, "retention pass failed"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(RETENTION_PASS) => {}
+        }
     }
 }

@@ -34,6 +34,8 @@ pub enum AuditEvent {
     Release,
     /// An operator deleted a quarantined message.
     Delete,
+    /// An original was removed at the end of its retention.
+    Purge,
 }
 
 impl AuditEvent {
@@ -48,6 +50,7 @@ impl AuditEvent {
             AuditEvent::ExpiredKept => "expired_kept",
             AuditEvent::Release => "release",
             AuditEvent::Delete => "delete",
+            AuditEvent::Purge => "purge",
         }
     }
 }

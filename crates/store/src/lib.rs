@@ -19,11 +19,13 @@
 mod audit;
 mod fs;
 mod quarantine;
+mod retention;
 mod spool;
 
 pub use audit::{AuditEvent, AuditRecord, ChainError, verify_chain};
 pub use fs::FsStore;
 pub use quarantine::{EntryId, QuarantineEntry};
+pub use retention::{Retention, expire};
 pub use spool::SpoolEntry;
 
 /// What can go wrong with the store. Every variant means "not durably done":

@@ -2,15 +2,22 @@
 //! uses the store go through one exclusive lock on the file and chain to
 //! its last line as it is on disk; appends that arrive together are written
 //! as one block with one fsync.
+//!
+//! `audit.jsonl` is the open segment. Rotation renames it to
+//! `audit-NNNNNN.jsonl` (closed, never written again) and the chain goes on
+//! in a new `audit.jsonl`: its first line chains to the last line of the
+//! newest closed segment. A process whose open file was rotated away sees
+//! it under the lock (the path no longer names its file) and reopens.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::files::{Group, io};
+use super::files::{Group, io, sync_dir};
 use crate::audit::{GENESIS, chain_line, line_hash};
-use crate::{AuditRecord, StoreError};
+use crate::{AuditRecord, ChainError, StoreError, verify_chain};
 
 /// At most this many records wait for a failed audit log to come back.
 const MAX_PENDING: usize = 100_000;
@@ -39,14 +46,18 @@ struct AuditFile {
     pending: Vec<AuditRecord>,
 }
 
+fn open_log(path: &Path) -> Result<File, StoreError> {
+    OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(io("opening", path))
+}
+
 impl AuditLog {
     pub(super) fn open(path: PathBuf) -> Result<Self, StoreError> {
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(&path)
-            .map_err(io("opening", &path))?;
+        let file = open_log(&path)?;
         Ok(Self {
             path,
             queue: Mutex::default(),
@@ -72,13 +83,12 @@ impl AuditLog {
             // A poisoned lock means another append panicked midway; the
             // file is truncated back on every failure, so carry on with it.
             let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-            let taken =
-                std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()));
+            let taken = std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()));
             file.pending.extend(taken);
             if file.pending.is_empty() {
                 return Ok(());
             }
-            let written = file.append_pending(&self.path);
+            let written = file.append_pending(&self.path, &self.segments()?);
             if written.is_err() && file.pending.len() > MAX_PENDING {
                 // Bounded memory: past this the log has been down for
                 // hours, and every failure was reported to the caller.
@@ -88,28 +98,124 @@ impl AuditLog {
             written
         })
     }
+
+    /// Closes the open segment: it becomes `audit-NNNNNN.jsonl` and the
+    /// next record starts a new `audit.jsonl`, chained to it. `None` when
+    /// the open segment is empty.
+    pub(super) fn rotate(&self) -> Result<Option<PathBuf>, StoreError> {
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        file.lock_current(&self.path)?;
+        let rotated = (|| {
+            let (len, _) = last_line(&mut file.file, &self.path)?;
+            if len == 0 {
+                return Ok(None);
+            }
+            let segments = self.segments()?;
+            let next = segments.last().map_or(1, |(n, _)| n + 1);
+            let closed = self.dir().join(format!("audit-{next:06}.jsonl"));
+            fs::rename(&self.path, &closed).map_err(io("rotating", &self.path))?;
+            sync_dir(self.dir())?;
+            Ok(Some(closed))
+        })();
+        let _ = file.file.unlock();
+        rotated
+    }
+
+    /// Checks the whole chain, closed segments first; the number of records.
+    pub(super) fn verify(&self) -> Result<usize, ChainError> {
+        let mut reader: Box<dyn Read> = Box::new(std::io::empty());
+        for (_, path) in self
+            .segments()
+            .map_err(|e| ChainError::Io(std::io::Error::other(e)))?
+        {
+            reader = Box::new(reader.chain(File::open(path)?));
+        }
+        reader = Box::new(reader.chain(File::open(&self.path)?));
+        verify_chain(BufReader::new(reader))
+    }
+
+    fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
+    /// The closed segments, oldest first, with their numbers.
+    fn segments(&self) -> Result<Vec<(u32, PathBuf)>, StoreError> {
+        let dir = self.dir();
+        let mut found = Vec::new();
+        for item in fs::read_dir(dir).map_err(io("listing", dir))? {
+            let item = item.map_err(io("listing", dir))?;
+            let name = item.file_name();
+            let number = name
+                .to_str()
+                .and_then(|n| n.strip_prefix("audit-"))
+                .and_then(|n| n.strip_suffix(".jsonl"))
+                .filter(|n| n.len() == 6)
+                .and_then(|n| n.parse::<u32>().ok());
+            if let Some(n) = number {
+                found.push((n, item.path()));
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
 }
 
 impl AuditFile {
+    /// Takes the log's exclusive lock on the file the path names now,
+    /// reopening it when it was rotated away since this process opened it.
+    fn lock_current(&mut self, path: &Path) -> Result<(), StoreError> {
+        loop {
+            self.file.lock().map_err(io("locking", path))?;
+            let ours = self.file.metadata().map_err(io("reading", path))?;
+            match fs::metadata(path) {
+                Ok(now) if now.dev() == ours.dev() && now.ino() == ours.ino() => return Ok(()),
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    let _ = self.file.unlock();
+                    return Err(io("reading", path)(e));
+                }
+            }
+            let _ = self.file.unlock();
+            self.file = open_log(path)?;
+            self.len = u64::MAX;
+        }
+    }
+
     /// Appends every waiting record, each whole or not at all, under the
     /// log's exclusive lock, chained to the log's last line as it is on
-    /// disk (another process may have appended since).
-    fn append_pending(&mut self, path: &Path) -> Result<(), StoreError> {
-        self.file.lock().map_err(io("locking", path))?;
-        let result = self.append_locked(path);
+    /// disk (another process may have appended since, or rotated it).
+    fn append_pending(
+        &mut self,
+        path: &Path,
+        segments: &[(u32, PathBuf)],
+    ) -> Result<(), StoreError> {
+        self.lock_current(path)?;
+        let result = self.append_locked(path, segments);
         let _ = self.file.unlock();
         result
     }
 
-    fn append_locked(&mut self, path: &Path) -> Result<(), StoreError> {
+    fn append_locked(
+        &mut self,
+        path: &Path,
+        segments: &[(u32, PathBuf)],
+    ) -> Result<(), StoreError> {
         let len = self.file.metadata().map_err(io("reading", path))?.len();
         if len != self.len {
             // Someone else appended, or this is the first append: read the
             // head again (a torn last line, which only a crash leaves under
-            // this lock, is cut off).
+            // this lock, is cut off). A new segment goes on from the last.
             let (len, hash) = last_line(&mut self.file, path)?;
             self.len = len;
-            self.last_hash = hash;
+            self.last_hash = match segments.last() {
+                // Rotation cut any torn tail before closing it: read only.
+                Some((_, closed)) if len == 0 => {
+                    let mut file = File::open(closed).map_err(io("reading", closed))?;
+                    last_line(&mut file, closed)?.1
+                }
+                _ => hash,
+            };
         }
         let mut block = Vec::new();
         let mut hash = self.last_hash.clone();

@@ -56,10 +56,7 @@ impl Group {
                 return Ok(());
             }
             if state.leading {
-                state = self
-                    .synced
-                    .wait(state)
-                    .unwrap_or_else(|p| p.into_inner());
+                state = self.synced.wait(state).unwrap_or_else(|p| p.into_inner());
                 continue;
             }
             // Every ticket issued so far is for a write already made.
@@ -112,9 +109,8 @@ impl Dir {
     pub(super) fn write(&self, name: &str, parts: &[&[u8]]) -> Result<(), StoreError> {
         let path = self.path.join(name);
         let tmp = temp_path(&path);
-        let written = write_file(&tmp, parts).and_then(|()| {
-            fs::rename(&tmp, &path).map_err(io("renaming", &tmp))
-        });
+        let written = write_file(&tmp, parts)
+            .and_then(|()| fs::rename(&tmp, &path).map_err(io("renaming", &tmp)));
         if written.is_err() {
             let _ = fs::remove_file(&tmp);
         }
@@ -249,9 +245,7 @@ mod tests {
     #[test]
     fn a_failed_sync_is_every_waiters_failure_until_one_succeeds() {
         let group = Group::default();
-        let fail = |_: ()| -> Result<(), StoreError> {
-            Err(StoreError::Busy("disk gone".into()))
-        };
+        let fail = |_: ()| -> Result<(), StoreError> { Err(StoreError::Busy("disk gone".into())) };
         assert!(group.commit(|| fail(())).is_err());
         assert!(group.commit(|| Ok(())).is_ok());
     }

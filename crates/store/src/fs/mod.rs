@@ -126,9 +126,21 @@ impl FsStore {
         &self.root
     }
 
-    /// The audit log's path, for `mugai audit verify`.
+    /// The audit log's open segment.
     pub fn audit_path(&self) -> PathBuf {
         self.root.join("audit.jsonl")
+    }
+
+    /// Checks the audit chain across every segment, closed ones first;
+    /// the number of records.
+    pub fn verify_audit(&self) -> Result<usize, crate::ChainError> {
+        self.audit.verify()
+    }
+
+    /// Closes the audit log's open segment (`audit-NNNNNN.jsonl`); the chain
+    /// goes on in a new one. `None` when there was nothing to close.
+    pub fn rotate_audit(&self) -> Result<Option<PathBuf>, StoreError> {
+        self.audit.rotate()
     }
 
     fn object_path(&self, sha256: &str) -> PathBuf {
@@ -388,7 +400,9 @@ mod tests {
         assert!(spool.join("0000000000008-cd.msg.corrupt").exists());
         drop(store);
         let store = FsStore::open(dir.path()).expect("reopen");
-        store.own_spool().expect("owner again once the first is gone");
+        store
+            .own_spool()
+            .expect("owner again once the first is gone");
         assert!(
             matches!(
                 FsStore::open(dir.path()).expect("a second").own_spool(),
@@ -546,6 +560,34 @@ mod tests {
         fs::write(store.audit_path(), log.replacen("message", "mess", 1)).expect("write");
         let err = verify(&store).expect_err("broken");
         assert!(err.to_string().starts_with("line 2:"), "{err}");
+    }
+
+    #[test]
+    fn the_chain_goes_on_across_rotated_segments() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let server = FsStore::open(dir.path()).expect("server");
+        server.audit(&record(AuditEvent::Message)).expect("1");
+        server.audit(&record(AuditEvent::Message)).expect("2");
+        // Another process rotates under the server's feet.
+        let cli = FsStore::open(dir.path()).expect("cli");
+        let closed = cli.rotate_audit().expect("rotate").expect("a segment");
+        assert!(closed.ends_with("audit-000001.jsonl"));
+        assert!(
+            cli.rotate_audit().expect("rotate").is_none(),
+            "nothing new to close"
+        );
+        server.audit(&record(AuditEvent::Message)).expect("3");
+        cli.audit(&record(AuditEvent::Release)).expect("4");
+        cli.rotate_audit().expect("rotate").expect("second segment");
+        server.audit(&record(AuditEvent::Message)).expect("5");
+        assert_eq!(server.verify_audit().expect("one chain"), 5);
+        assert_eq!(
+            fs::read_to_string(&closed).expect("closed").lines().count(),
+            2
+        );
+        // A segment removed from the middle breaks the chain.
+        fs::remove_file(dir.path().join("audit-000002.jsonl")).expect("remove");
+        assert!(server.verify_audit().is_err());
     }
 
     #[test]
