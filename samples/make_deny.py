@@ -94,6 +94,36 @@ write("deny", "zip_with_prefix.eml",
 LZH = bytes([40, 0]) + b"-lh0-" + struct.pack("<II", 4, 4) + bytes(6) + bytes([11]) + b"invoice.exe" + b"\x00\x00" + b"MZ\x90\x00" + b"\x00"
 write("deny", "lzh_archive.eml", mail("lzh", "資料.lzh", LZH), dangerous=True)
 
+# Well-formed LZH (level 0, stored members) and zstd streams, walked as archives.
+def crc16(data):
+    crc = 0
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return crc
+
+
+def lzh_of(members):
+    out = b""
+    for name, data in members:
+        h = (b"-lh0-" + struct.pack("<II", len(data), len(data)) + bytes(4) + bytes([0x20, 0, len(name)])
+             + name + struct.pack("<H", crc16(data)))
+        out += bytes([len(h), sum(h) & 0xFF]) + h + data
+    return out + b"\x00"
+
+
+def zstd_of(data):
+    import subprocess
+    return subprocess.run(["zstd", "-q", "-c", "--no-check"], input=data, capture_output=True, check=True).stdout
+
+
+PROGRAM = b"MZ" + bytes(200)
+write("deny", "lzh_sjis_exe.eml",
+      mail("lzh", "資料.lzh", lzh_of([("議事録.txt".encode("shift_jis"), "会議の議事録".encode("shift_jis")),
+                                     ("請求書.exe".encode("shift_jis"), PROGRAM)])), dangerous=True)
+write("deny", "zstd_exe.eml", mail("zstd", "tool.zst", zstd_of(PROGRAM)), dangerous=True)
+
 # RTF whose DDEAUTO and INCLUDEPICTURE are spelled in \\uN escapes.
 def uspell(word, fallback="?"):
     return "".join(f"\\u{ord(c)}{fallback}" for c in word)
@@ -119,5 +149,9 @@ write("deny", "uuencoded_exe_in_body.eml", UU_HEAD.encode() + UU_BODY.encode(), 
 write("deny", "control_text_with_bracket_heading.eml",
       mail("control text", "お知らせ.txt", "<お知らせ>\n会議は 3 時からです。\n[会議室]\nURL: https://example.lg.jp/\n".encode("utf-8"),
            "text/plain; charset=utf-8"))
+write("deny", "control_lzh_text.eml",
+      mail("control lzh", "議事録.lzh", lzh_of([("議事録.txt".encode("shift_jis"), "会議は 3 時からです。".encode("shift_jis"))])))
+write("deny", "control_zstd_text.eml",
+      mail("control zstd", "notes.txt.zst", zstd_of("会議は 3 時からです。\n".encode("utf-8"))))
 write("deny", "control_csv_with_formulas.eml",
       mail("control csv", "集計.csv", "品目,金額\n用紙,1200\n合計,=SUM(B2:B2)\n".encode("utf-8"), "text/csv"))

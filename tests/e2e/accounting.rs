@@ -38,7 +38,8 @@ enum Fault {
     NextHopDown,
     /// `mugai quarantine` and `mugai audit` commands in a loop meanwhile.
     Commands,
-    /// The store on a 3 MB filesystem that fills up.
+    /// The store on a 3 MB filesystem that fills up, grown after 20 s
+    /// (an operator freeing space).
     DiskFull,
 }
 
@@ -125,7 +126,7 @@ fn run(mode: &str, body: Body, fault: Fault) -> Row {
             Fault::Kill => ", kill -9 ×3",
             Fault::NextHopDown => ", next hop down 20 s",
             Fault::Commands => ", CLI loop",
-            Fault::DiskFull => ", store on a full 3 MB disk",
+            Fault::DiskFull => ", store's disk full for 20 s",
         }
     );
     let postfix = Postfix::start();
@@ -163,7 +164,7 @@ max_connections_per_ip = 100
     let sending = AtomicBool::new(true);
     let started = Instant::now();
     let outcomes = std::thread::scope(|s| {
-        let faults = s.spawn(|| inject(fault, &relay, &port, &sending, &postfix));
+        let faults = s.spawn(|| inject(fault, &relay, &port, &sending, &postfix, &store));
         let outcomes = send_all(&port, &template);
         sending.store(false, Ordering::Relaxed);
         faults.join().expect("faults");
@@ -219,9 +220,14 @@ fn inject(
     port: &AtomicU16,
     sending: &AtomicBool,
     postfix: &Postfix,
+    store: &Path,
 ) {
     match fault {
-        Fault::None | Fault::DiskFull => {}
+        Fault::None => {}
+        Fault::DiskFull => {
+            std::thread::sleep(Duration::from_secs(20));
+            Tmpfs::grow(store, "256m");
+        }
         Fault::Kill => {
             for _ in 0..3 {
                 std::thread::sleep(Duration::from_millis(1500));
@@ -248,15 +254,16 @@ fn inject(
     }
 }
 
-/// How long a sender keeps trying one message that got no answer or a
-/// temporary refusal, as an MTA's queue would.
-const RETRY_FOR: Duration = Duration::from_secs(60);
+/// How long senders keep trying messages that got no answer or a
+/// temporary refusal, as an MTA's queue would; after that, once each.
+const RETRY_FOR: Duration = Duration::from_secs(90);
 
 /// Sends `MESSAGES` messages over `SESSIONS` sessions; for each, the last
 /// reply code to its DATA or to the command that refused it (`None`: no
 /// answer at all, the connection failed every time).
 fn send_all(port: &AtomicU16, template: &[u8]) -> Vec<Option<u16>> {
     let outcomes = Mutex::new(vec![None; MESSAGES]);
+    let until = Instant::now() + RETRY_FOR;
     std::thread::scope(|s| {
         for session in 0..SESSIONS {
             let outcomes = &outcomes;
@@ -264,7 +271,6 @@ fn send_all(port: &AtomicU16, template: &[u8]) -> Vec<Option<u16>> {
                 let mut conn: Option<Session> = None;
                 for i in (session..MESSAGES).step_by(SESSIONS) {
                     let message = with_id(template, i);
-                    let until = Instant::now() + RETRY_FOR;
                     let code = loop {
                         let code = conn
                             .take()
@@ -432,6 +438,19 @@ impl Tmpfs {
             String::from_utf8_lossy(&out.stderr)
         );
         Self(at.to_owned())
+    }
+
+    fn grow(at: &Path, size: &str) {
+        let out = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(at)
+            .output()
+            .expect("mount");
+        assert!(
+            out.status.success(),
+            "remount: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 

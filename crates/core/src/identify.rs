@@ -37,6 +37,8 @@ pub enum FileType {
     Gzip,
     Bzip2,
     Xz,
+    Zstd,
+    Lzh,
     Cab,
     // Office.
     Docx,
@@ -95,6 +97,8 @@ impl FileType {
                 | FileType::Gzip
                 | FileType::Bzip2
                 | FileType::Xz
+                | FileType::Zstd
+                | FileType::Lzh
                 | FileType::Iso
         )
     }
@@ -110,7 +114,7 @@ impl FileType {
             Iso | Udf | Vhd | Vhdx | DiskImg => Family::DiskImage,
             OneNote => Family::OneNote,
             Chm => Family::Help,
-            Zip | SevenZip | Rar | Tar | Gzip | Bzip2 | Xz | Cab => Family::Archive,
+            Zip | SevenZip | Rar | Tar | Gzip | Bzip2 | Xz | Zstd | Lzh | Cab => Family::Archive,
             Docx | Docm | Xlsx | Xlsm | Xlsb | Pptx | Pptm | Ooxml | Odf | Doc | Xls | Ppt
             | Ole | EncryptedOffice => Family::Office,
             Pdf => Family::Pdf,
@@ -200,6 +204,10 @@ fn by_magic(b: &[u8]) -> Option<FileType> {
         FileType::Bzip2
     } else if at(0, &[0xFD, b'7', b'z', b'X', b'Z', 0x00]) {
         FileType::Xz
+    } else if at(0, &[0x28, 0xB5, 0x2F, 0xFD]) {
+        FileType::Zstd
+    } else if is_lzh(b) {
+        FileType::Lzh
     } else if at(257, b"ustar") {
         FileType::Tar
     } else if at(0x8001, b"CD001") || at(0x8801, b"CD001") || at(0x9001, b"CD001") {
@@ -233,10 +241,31 @@ fn by_magic(b: &[u8]) -> Option<FileType> {
         FileType::Webp
     } else if at(0, &[0x00, 0x00, 0x01, 0x00]) && b.len() > 6 && b[4] > 0 && b[5] == 0 {
         FileType::Ico
+    } else if has_zip_directory(b) {
+        // A zip behind a prefix: readers find it from its end.
+        FileType::Zip
     } else {
         return None;
     };
     Some(t)
+}
+
+/// An LHA header: `-lh?-`, `-lz?-` or `-pm?-` at offset 2, and a header
+/// level (0 to 3) where every level keeps it.
+fn is_lzh(b: &[u8]) -> bool {
+    b.len() >= 22
+        && b[2] == b'-'
+        && b[6] == b'-'
+        && matches!(&b[3..5], b"lh" | b"lz" | b"pm")
+        && b[20] <= 3
+}
+
+/// Whether a zip's end-of-central-directory record sits in the last 64 KB
+/// and the directory it points to reads.
+fn has_zip_directory(b: &[u8]) -> bool {
+    let tail = &b[b.len().saturating_sub(65_557)..];
+    memchr::memmem::rfind(tail, b"PK\x05\x06").is_some()
+        && zip::ZipArchive::new(Cursor::new(b)).is_ok()
 }
 
 /// A DOS header is 64 bytes; anything shorter that starts with "MZ" is text.

@@ -1,9 +1,10 @@
-//! Archive walkers (zip, tar, gzip/bzip2/xz, 7z, ISO 9660). Each hands its
+//! Archive walkers (zip, tar, gzip/bzip2/xz/zstd, 7z, LZH, ISO 9660). Each hands its
 //! members, one at a time, to a [`Members`] sink (the inspector), and
 //! enforces the bomb defenses only it can see: overlapping zip members,
 //! lying sizes, absurd ratios.
 
 mod iso;
+mod lzh;
 mod sevenz;
 mod stream;
 mod tar;
@@ -80,9 +81,10 @@ pub(crate) fn walk(ins: &mut dyn Members, t: FileType, bytes: &[u8], location: &
     match t {
         FileType::Zip => zip::walk(ins, bytes, location, depth),
         FileType::Tar => tar::walk(ins, bytes, location, depth),
-        FileType::Gzip | FileType::Bzip2 | FileType::Xz => {
+        FileType::Gzip | FileType::Bzip2 | FileType::Xz | FileType::Zstd => {
             stream::walk(ins, t, bytes, location, depth)
         }
+        FileType::Lzh => lzh::walk(ins, bytes, location, depth),
         FileType::SevenZip => sevenz::walk(ins, bytes, location, depth),
         FileType::Iso => iso::walk(ins, bytes, location, depth),
         _ => {}
