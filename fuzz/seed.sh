@@ -30,8 +30,14 @@ for f in "$D"/*.tar.gz "$D"/*.tgz; do gunzip -c "$f" > "corpus/tar/$(basename "$
 seed sevenz "$D"/*.7z
 seed iso "$D"/*.iso
 mkdir -p corpus/compressed
-# The target's first byte picks the decoder: 0 gzip, 1 bzip2, 2 xz.
+# The target's first byte picks the decoder: 0 gzip, 1 bzip2, 2 xz, 3 zstd.
 for f in "$D"/*.gz; do { printf '\x00'; cat "$f"; } > "corpus/compressed/$(basename "$f")"; done
+for f in "$D"/*.zst; do { printf '\x03'; cat "$f"; } > "corpus/compressed/$(basename "$f")"; done
+# Mail carries these as attachments, which `sample decode` leaves inside the
+# message: one small stored LZH and one zstd frame to start from.
+printf '\x03\x28\xb5\x2f\xfd\x04\x58\x6d\x00\x00\x38\x68\x65\x6c\x6c\x6f\x20\x0a\x01\x00\x31\x4a\x11\xa3\xaa\x74\xce' > corpus/compressed/hello.zst
+mkdir -p corpus/lzh
+printf '\x1b\x82\x2d\x6c\x68\x30\x2d\x05\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00\x20\x00\x05\x61\x2e\x74\x78\x74\xd2\x34\x68\x65\x6c\x6c\x6f\x00' > corpus/lzh/hello.lzh
 seed ole "$D"/*.doc "$D"/*.xls "$D"/*.ppt "$D"/*.msi
 seed pdf "$D"/*.pdf
 seed disarm "$D"/*.docx "$D"/*.docm "$D"/*.dotm "$D"/*.xlsx "$D"/*.xlsm "$D"/*.xlsb "$D"/*.pptx "$D"/*.pptm "$D"/*.rtf "$D"/*.doc "$D"/*.xls "$D"/*.ppt "$D"/*.odt
