@@ -68,7 +68,9 @@ pub(super) fn walk(ins: &mut dyn Members, bytes: &[u8], location: &str, depth: u
                 continue;
             }
         };
-        if is_dir {
+        // A directory holds nothing; one that claims data is read like a
+        // file, so nothing behind a trailing slash goes unread.
+        if is_dir && size == 0 {
             continue;
         }
         let here = format!("{location}!{name}");
@@ -127,11 +129,18 @@ pub(super) fn rebuild(
     let mut removed = Vec::new();
     let mut kept = 0;
     for i in 0..zip.len() {
-        let (name, compressed) = {
+        let (name, compressed, empty_dir) = {
             let f = zip.by_index_raw(i).map_err(broken)?;
-            (decode_name(f.name_raw()), f.compressed_size())
+            let empty_dir = f.is_dir() && f.size() == 0;
+            (decode_name(f.name_raw()), f.compressed_size(), empty_dir)
         };
         let here = format!("{location}!{name}");
+        if empty_dir {
+            // Written anew: a directory keeps its name and nothing else.
+            out.add_directory(name.as_str(), SimpleFileOptions::default())
+                .map_err(broken)?;
+            continue;
+        }
         if judge.clean(&here) {
             out.raw_copy_file(zip.by_index_raw(i).map_err(broken)?)
                 .map_err(broken)?;
