@@ -712,10 +712,16 @@ fn active_fields(xml: &[u8]) -> Result<Vec<(String, Activity)>, String> {
         .collect())
 }
 
+/// Stands for a field kind that another field supplies at run time.
+const BUILT_KIND: &str = "(KIND-FROM-A-NESTED-FIELD) ";
+
 /// Every field instruction, in document order of the fields' starts.
 fn scan_fields(xml: &[u8]) -> Result<Vec<String>, String> {
     let mut reader = Reader::from_reader(xml);
     let mut fields: Vec<String> = Vec::new();
+    // The field nested first in each field's instruction, when nothing
+    // came before it there.
+    let mut first_child: Vec<Option<usize>> = Vec::new();
     // Indices into `fields` of the complex fields open at this point.
     let mut open: Vec<usize> = Vec::new();
     let mut in_instr = false;
@@ -724,11 +730,21 @@ fn scan_fields(xml: &[u8]) -> Result<Vec<String>, String> {
         match &event {
             Event::Eof => break,
             Event::Start(e) | Event::Empty(e) => match local_name(e) {
-                "fldSimple" => fields.push(attr(e, "instr").unwrap_or_default()),
+                "fldSimple" => {
+                    fields.push(attr(e, "instr").unwrap_or_default());
+                    first_child.push(None);
+                }
                 "fldChar" => match attr(e, "fldCharType").as_deref() {
                     Some("begin") => {
+                        if let Some(&outer) = open.last()
+                            && fields[outer].trim().is_empty()
+                            && first_child[outer].is_none()
+                        {
+                            first_child[outer] = Some(fields.len());
+                        }
                         open.push(fields.len());
                         fields.push(String::new());
+                        first_child.push(None);
                     }
                     Some("end") => {
                         open.pop();
@@ -747,11 +763,22 @@ fn scan_fields(xml: &[u8]) -> Result<Vec<String>, String> {
             _ => {}
         }
     }
+    // A field that starts the instruction of the one around it gives that
+    // one its kind when Word runs it (`{ {QUOTE 68 68 69 ...} c:\cmd.exe }`):
+    // a kind nobody can read here, so never inert. Inner fields first, so
+    // that the mark climbs through every level.
+    for i in (0..fields.len()).rev() {
+        if let Some(child) = first_child[i]
+            && !fields[child].trim().is_empty()
+        {
+            fields[i].insert_str(0, BUILT_KIND);
+        }
+    }
     Ok(fields)
 }
 
-/// Blanks the instruction of every DDE field; the field's last result (the
-/// text shown) stays.
+/// Blanks the instruction of every active field, and of the fields nested
+/// in it; the field's last result (the text shown) stays.
 fn blank_active_fields(xml: &[u8]) -> Result<Vec<u8>, String> {
     let dde: Vec<bool> = scan_fields(xml)?
         .iter()
@@ -802,8 +829,8 @@ fn blank_active_fields(xml: &[u8]) -> Result<Vec<u8>, String> {
             Event::Text(_) | Event::CData(_) | Event::GeneralRef(_)
                 if in_instr
                     && open
-                        .last()
-                        .is_some_and(|&i| dde.get(i).copied().unwrap_or(true)) =>
+                        .iter()
+                        .any(|&i| dde.get(i).copied().unwrap_or(true)) =>
             {
                 continue;
             }
@@ -1095,6 +1122,35 @@ mod tests {
         assert!(external_is_active("hyperlink", "\\\\evil\\share\\x").is_some());
         assert!(external_is_active("attachedTemplate", "https://evil.example/t.dotm").is_some());
         assert!(external_is_active("oleObject", "mhtml:http://x/!x-usc:http://x").is_some());
+    }
+
+    #[test]
+    fn a_field_whose_kind_comes_from_a_nested_field_is_active() {
+        let xml = r#"<w:document xmlns:w="w"><w:body><w:p>
+<w:r><w:fldChar w:fldCharType="begin"/></w:r>
+<w:r><w:fldChar w:fldCharType="begin"/></w:r>
+<w:r><w:instrText>QUOTE 68 68 69 65 85 84 79</w:instrText></w:r>
+<w:r><w:fldChar w:fldCharType="end"/></w:r>
+<w:r><w:instrText> c:\windows\system32\cmd.exe &quot;/k calc&quot;</w:instrText></w:r>
+<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>shown</w:t></w:r>
+<w:r><w:fldChar w:fldCharType="end"/></w:r>
+<w:r><w:fldChar w:fldCharType="begin"/></w:r>
+<w:r><w:instrText> IF </w:instrText></w:r>
+<w:r><w:fldChar w:fldCharType="begin"/></w:r>
+<w:r><w:instrText>MERGEFIELD 区分</w:instrText></w:r>
+<w:r><w:fldChar w:fldCharType="end"/></w:r>
+<w:r><w:instrText> = "1" "甲" "乙"</w:instrText></w:r>
+<w:r><w:fldChar w:fldCharType="end"/></w:r>
+</w:p></w:body></w:document>"#;
+        let xml = xml.as_bytes();
+        let found = active_fields(xml).unwrap();
+        assert_eq!(found.len(), 1, "only the built one: {found:?}");
+        assert!(found[0].0.contains("cmd.exe"), "{found:?}");
+        let clean = blank_active_fields(xml).unwrap();
+        assert!(active_fields(&clean).unwrap().is_empty());
+        let text = String::from_utf8(clean).unwrap();
+        assert!(!text.contains("QUOTE") && !text.contains("cmd.exe"), "{text}");
+        assert!(text.contains("shown") && text.contains("MERGEFIELD"), "{text}");
     }
 
     #[test]
