@@ -10,7 +10,9 @@ review every change.
 """
 import hashlib, struct
 
-from mailgen import EOL, attachment, multipart, text_part, write, zip_of
+import io, zipfile
+
+from mailgen import EOL, attachment, load, multipart, text_part, write, zip_of
 
 BODY = "お世話になっております。\n先日の会議の資料です。ご確認ください。\n"
 
@@ -123,6 +125,31 @@ write("deny", "lzh_sjis_exe.eml",
       mail("lzh", "資料.lzh", lzh_of([("議事録.txt".encode("shift_jis"), "会議の議事録".encode("shift_jis")),
                                      ("請求書.exe".encode("shift_jis"), PROGRAM)])), dangerous=True)
 write("deny", "zstd_exe.eml", mail("zstd", "tool.zst", zstd_of(PROGRAM)), dangerous=True)
+
+# A field whose kind a nested QUOTE field spells at run time, showing an
+# inert-looking result: in a docx (complex fields) and in RTF.
+def docx_with_body(body):
+    base = zipfile.ZipFile(io.BytesIO(load("gen_docx_clean_links_fields.docx", "office")))
+    head, _ = base.read("word/document.xml").decode().split("<w:body>")
+    document = head + "<w:body>" + body + "</w:body></w:document>"
+    return zip_of([(n, document.encode() if n == "word/document.xml" else base.read(n))
+                   for n in base.namelist()])
+
+
+def run(xml):
+    return "<w:r>" + xml + "</w:r>"
+
+
+NESTED = ("<w:p>" + run('<w:fldChar w:fldCharType="begin"/>') + run('<w:fldChar w:fldCharType="begin"/>')
+          + run("<w:instrText>QUOTE 68 68 69 65 85 84 79</w:instrText>") + run('<w:fldChar w:fldCharType="separate"/>')
+          + run("<w:t>PAGE</w:t>") + run('<w:fldChar w:fldCharType="end"/>')
+          + run('<w:instrText xml:space="preserve"> c:\\windows\\system32\\cmd.exe "/k calc"</w:instrText>')
+          + run('<w:fldChar w:fldCharType="separate"/>') + run("<w:t>資料</w:t>") + run('<w:fldChar w:fldCharType="end"/>')
+          + "</w:p>")
+write("deny", "docx_nested_quote_dde.eml", mail("nested quote", "資料.docx", docx_with_body(NESTED)), dangerous=True)
+RTF_NESTED = (r"{\rtf1\ansi {\field{\*\fldinst {\field{\*\fldinst QUOTE 68 68 69 65 85 84 79}{\fldrslt PAGE}}"
+              r" c:\\windows\\system32\\cmd.exe /k calc}{\fldrslt 資料}}}")
+write("deny", "rtf_nested_quote_dde.eml", mail("nested quote rtf", "資料.rtf", RTF_NESTED.encode()), dangerous=True)
 
 # RTF whose DDEAUTO and INCLUDEPICTURE are spelled in \\uN escapes.
 def uspell(word, fallback="?"):

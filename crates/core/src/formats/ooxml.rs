@@ -221,9 +221,9 @@ pub(crate) fn analyze<'a>(
             let xml = pkg.read(name, budget)?;
             let fields = active_fields(&xml)?;
             for (f, (kind, why)) in &fields {
-                let detail = match kind {
-                    FindingKind::Dde => format!("DDE field {}: {name}", clip(f)),
-                    _ => format!("field {why} {}: {name}", clip(f)),
+                let detail = match (kind, *why) {
+                    (FindingKind::Dde, "DDE") => format!("DDE field {}: {name}", clip(f)),
+                    _ => format!("field {why}: {}: {name}", clip(f)),
                 };
                 plan.found.items.push(Item::new(*kind, detail));
             }

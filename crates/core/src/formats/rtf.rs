@@ -47,6 +47,9 @@ struct Group {
     result: Option<(usize, usize)>,
     /// Fallback characters after each `\uN` (`\ucN`; inherited, 1 at first).
     uc: usize,
+    /// A `\fldinst` whose instruction starts with a nested field: its kind
+    /// is whatever that field gives when Word runs it.
+    built: bool,
 }
 
 /// An RTF file scanned: what is active, and the groups to cut.
@@ -134,6 +137,7 @@ fn plan(rtf: &[u8]) -> Result<Plan, String> {
                     content: i + 1,
                     result: None,
                     uc,
+                    built: false,
                 });
                 first_in_group = true;
                 i += 1;
@@ -189,6 +193,9 @@ fn plan(rtf: &[u8]) -> Result<Plan, String> {
                                 detail: format!("RTF \\{w}"),
                             });
                         }
+                        if first_in_group && w == "field" {
+                            mark_built(&mut stack);
+                        }
                     }
                 }
                 first_in_group = false;
@@ -217,6 +224,24 @@ fn plan(rtf: &[u8]) -> Result<Plan, String> {
     }
     plan.cuts = merged;
     Ok(plan)
+}
+
+/// A field nested at the start of a field instruction (nothing of the
+/// instruction's own before it) gives the outer field its kind at run time
+/// (`{\field{\*\fldinst {\field{\*\fldinst QUOTE 68 68 69 ...}} c:\cmd}}`):
+/// the outer one is marked, never read as inert.
+fn mark_built(stack: &mut [Group]) {
+    let Some((_, outer)) = stack.split_last_mut() else {
+        return;
+    };
+    if let Some(g) = outer
+        .iter_mut()
+        .rev()
+        .find(|g| g.destination.as_deref() == Some("fldinst"))
+        && g.text.trim().is_empty()
+    {
+        g.built = true;
+    }
 }
 
 /// Text kept for the groups whose text decides their fate. Text in groups
@@ -249,6 +274,11 @@ fn close(mut g: Group, end: usize, stack: &mut [Group], plan: &mut Plan) {
             }
         }
         Some("fldinst") => {
+            let text = if g.built {
+                format!("(KIND-FROM-A-NESTED-FIELD) {text}")
+            } else {
+                text
+            };
             if let Some((kind, why)) = active_field(&text) {
                 g.active = Some(Item {
                     kind,
@@ -452,6 +482,11 @@ mod tests {
         let found = plan(remote.as_bytes()).unwrap().found.items;
         assert_eq!(found.len(), 1, "{remote}");
         assert_eq!(found[0].kind, FindingKind::ExternalReference);
+        // A field whose kind a nested field gives, whatever result it shows.
+        let built = r"{\rtf1{\field{\*\fldinst {\field{\*\fldinst QUOTE 68 68 69 65 85 84 79}{\fldrslt PAGE}} c:\\cmd.exe}{\fldrslt x}}}";
+        let found = plan(built.as_bytes()).unwrap().found.items;
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].kind, FindingKind::Dde);
         // Text in `\u` escapes elsewhere is just text.
         assert!(
             plan("{\\rtf1 \\u35531?\\u27714?書}".as_bytes())

@@ -59,10 +59,7 @@ pub(crate) fn active_field(instr: &str) -> Option<Activity> {
         {
             None
         }
-        _ => Some((
-            FindingKind::Dde,
-            "a field of a kind mugai does not check",
-        )),
+        _ => Some((FindingKind::Dde, "of a kind mugai does not check")),
     }
 }
 
