@@ -1083,6 +1083,21 @@ mod tests {
     }
 
     #[test]
+    fn a_dtd_in_a_part_nobody_reads_is_refused() {
+        let dtd = docx_with(
+            &[(
+                "customXml/item1.xml",
+                b"<?xml version=\"1.0\"?><!DOCTYPE l [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;\">]><l>&b;</l>",
+            )],
+            "",
+            "",
+        );
+        let mut budget = Budget::new(&Limits::default());
+        let err = analyze(&dtd, &mut budget).expect_err("refused");
+        assert!(err.to_string().contains("customXml/item1.xml"), "{err}");
+    }
+
+    #[test]
     fn a_dtd_in_a_part_is_refused() {
         let dtd = docx_with(
             &[(

@@ -36,11 +36,37 @@ impl<'a> Package<'a> {
                 return Err(format!("two parts named {n}").into());
             }
         }
-        Ok(Self {
+        let mut pkg = Self {
             zip,
             names,
             by_lower,
-        })
+        };
+        pkg.refuse_dtds()?;
+        Ok(pkg)
+    }
+
+    /// Refuses a package with a DTD in any part, read or not: parts mugai
+    /// does not read (custom XML, properties, ...) are delivered as they
+    /// came, and the application that opens them would expand the entities.
+    /// Only each part's head is inflated, where a DTD must stand.
+    fn refuse_dtds(&mut self) -> Result<(), FormatError> {
+        use std::io::Read;
+        for i in 0..self.zip.len() {
+            let mut head = Vec::with_capacity(DTD_WINDOW);
+            let Ok(f) = self.zip.by_index(i) else {
+                // Unreadable parts are refused when read, or copied as
+                // stored: nothing parses them as XML either way.
+                continue;
+            };
+            let name = f.name().unwrap_or_default().into_owned();
+            let _ = f.take(DTD_WINDOW as u64).read_to_end(&mut head);
+            if declares_a_dtd(&head) {
+                return Err(FormatError::Malformed(format!(
+                    "{name}: XML with a document type declaration (DTD)"
+                )));
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn read(&mut self, name: &str, budget: &mut Budget) -> Result<Vec<u8>, FormatError> {
@@ -107,9 +133,60 @@ impl<'a> Package<'a> {
     }
 }
 
-/// `<!DOCTYPE` in the head of an XML part, where a DTD must stand.
+/// How much of a part's head is searched for a DTD.
+const DTD_WINDOW: usize = 4096;
+
+/// A document type declaration that declares or fetches something, in the
+/// head of a part, where one must stand: an internal subset (`[...]`,
+/// where entities are declared), any `<!ENTITY`, or a system identifier
+/// with a scheme or a UNC path. OpenOffice's own bare declarations
+/// (`<!DOCTYPE script:module PUBLIC "-//OpenOffice.org//DTD ..." "module.dtd">`)
+/// declare nothing. UTF-16 parts are read with their NUL bytes dropped.
 fn declares_a_dtd(xml: &[u8]) -> bool {
-    crate::identify::find_ci(&xml[..xml.len().min(4096)], b"<!doctype").is_some()
+    let head = &xml[..xml.len().min(DTD_WINDOW)];
+    let narrow: Vec<u8>;
+    let head = if head.contains(&0) {
+        narrow = head.iter().copied().filter(|&b| b != 0).collect();
+        &narrow[..]
+    } else {
+        head
+    };
+    if crate::identify::find_ci(head, b"<!entity").is_some() {
+        return true;
+    }
+    let Some(start) = crate::identify::find_ci(head, b"<!doctype") else {
+        return false;
+    };
+    let decl = &head[start..];
+    let decl = &decl[..decl.iter().position(|&b| b == b'>').unwrap_or(decl.len())];
+    if decl.contains(&b'[') {
+        return true;
+    }
+    // `SYSTEM "sysid"` or `PUBLIC "pubid" "sysid"`: the system identifier
+    // is where a parser would fetch the DTD from.
+    let literals = quoted(decl);
+    let system = if crate::identify::find_ci(decl, b"public").is_some() {
+        literals.get(1)
+    } else {
+        literals.first()
+    };
+    system.is_some_and(|s| s.contains(&b':') || s.starts_with(b"//") || s.starts_with(b"\\\\"))
+}
+
+/// The quoted literals of a declaration, in order.
+fn quoted(decl: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut rest = decl;
+    while let Some(open) = rest.iter().position(|&b| b == b'"' || b == b'\'') {
+        let quote = rest[open];
+        let after = &rest[open + 1..];
+        let Some(close) = after.iter().position(|&b| b == quote) else {
+            break;
+        };
+        out.push(&after[..close]);
+        rest = &after[close + 1..];
+    }
+    out
 }
 
 #[cfg(test)]
@@ -126,5 +203,15 @@ mod tests {
         ));
         assert!(!declares_a_dtd(b"<?xml version=\"1.0\"?><w:document/>"));
         assert!(!declares_a_dtd(b"<x><!-- a comment --><![CDATA[y]]></x>"));
+        let utf16: Vec<u8> = "<!DOCTYPE x [<!ENTITY a \"b\">]><x>&a;</x>"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert!(declares_a_dtd(&utf16));
+        assert!(!declares_a_dtd(
+            b"<?xml version=\"1.0\"?><!DOCTYPE script:module PUBLIC \"-//OpenOffice.org//DTD OfficeDocument 1.0//EN\" \"module.dtd\"><script:module/>"
+        ));
+        assert!(declares_a_dtd(b"<!DOCTYPE x SYSTEM \"http://evil.example/x.dtd\"><x/>"));
+        assert!(declares_a_dtd(b"<!DOCTYPE x SYSTEM \"//evil.example/x.dtd\"><x/>"));
     }
 }
