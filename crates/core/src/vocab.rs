@@ -223,7 +223,9 @@ impl FindingKind {
             FindingKind::ArchiveBomb => "decompression bomb",
             FindingKind::LimitExceeded => "inspection limit exceeded",
             FindingKind::Macro => "macros",
-            FindingKind::Dde => "DDE or another field that acts on opening (or of a kind not checked)",
+            FindingKind::Dde => {
+                "DDE or another field that acts on opening (or of a kind not checked)"
+            }
             FindingKind::ExternalReference => "remote template or external link",
             FindingKind::EmbeddedObject => "embedded object (OLE, ActiveX, package)",
             FindingKind::PdfActiveContent => "PDF JavaScript, auto-actions or embedded files",

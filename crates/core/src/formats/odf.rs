@@ -91,6 +91,7 @@ pub(crate) fn analyze<'a>(
             }
         }
     }
+    pkg.refuse_unread_dtds()?;
     Ok(Analysis { pkg, plan })
 }
 

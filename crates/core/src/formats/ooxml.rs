@@ -310,6 +310,7 @@ pub(crate) fn analyze<'a>(
     }
 
     plan.read.insert(ct_name, ct_xml);
+    pkg.refuse_unread_dtds()?;
     Ok(Analysis { pkg, plan })
 }
 
@@ -827,10 +828,7 @@ fn blank_active_fields(xml: &[u8]) -> Result<Vec<u8>, String> {
             Event::Start(e) if local_name(e) == "instrText" => in_instr = true,
             Event::End(e) if e.local_name().as_ref() == "instrText" => in_instr = false,
             Event::Text(_) | Event::CData(_) | Event::GeneralRef(_)
-                if in_instr
-                    && open
-                        .iter()
-                        .any(|&i| dde.get(i).copied().unwrap_or(true)) =>
+                if in_instr && open.iter().any(|&i| dde.get(i).copied().unwrap_or(true)) =>
             {
                 continue;
             }
@@ -1164,8 +1162,14 @@ mod tests {
         let clean = blank_active_fields(xml).unwrap();
         assert!(active_fields(&clean).unwrap().is_empty());
         let text = String::from_utf8(clean).unwrap();
-        assert!(!text.contains("QUOTE") && !text.contains("cmd.exe"), "{text}");
-        assert!(text.contains("shown") && text.contains("MERGEFIELD"), "{text}");
+        assert!(
+            !text.contains("QUOTE") && !text.contains("cmd.exe"),
+            "{text}"
+        );
+        assert!(
+            text.contains("shown") && text.contains("MERGEFIELD"),
+            "{text}"
+        );
     }
 
     #[test]

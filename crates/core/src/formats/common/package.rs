@@ -15,6 +15,8 @@ pub(crate) struct Package<'a> {
     pub(crate) names: Vec<String>,
     /// Lower-case name → exact name (part names are case-insensitive).
     pub(crate) by_lower: BTreeMap<String, String>,
+    /// Parts read whole, their DTDs checked then.
+    read: std::collections::BTreeSet<String>,
 }
 
 impl<'a> Package<'a> {
@@ -36,34 +38,52 @@ impl<'a> Package<'a> {
                 return Err(format!("two parts named {n}").into());
             }
         }
-        let mut pkg = Self {
+        Ok(Self {
             zip,
             names,
             by_lower,
-        };
-        pkg.refuse_dtds()?;
-        Ok(pkg)
+            read: Default::default(),
+        })
     }
 
-    /// Refuses a package with a DTD in any part, read or not: parts mugai
-    /// does not read (custom XML, properties, ...) are delivered as they
-    /// came, and the application that opens them would expand the entities.
-    /// Only each part's head is inflated, where a DTD must stand.
-    fn refuse_dtds(&mut self) -> Result<(), FormatError> {
+    /// Refuses a package with a DTD in any part it did not read (custom
+    /// XML, properties, shared strings, ...): those are delivered as they
+    /// came, and the application that opens them would expand the
+    /// entities. Called once analysis has read what it needs; only each
+    /// part's prolog is inflated, a few hundred bytes up to the root element.
+    pub(crate) fn refuse_unread_dtds(&mut self) -> Result<(), FormatError> {
         use std::io::Read;
         for i in 0..self.zip.len() {
-            let mut head = Vec::with_capacity(DTD_WINDOW);
             let Ok(f) = self.zip.by_index(i) else {
                 // Unreadable parts are refused when read, or copied as
                 // stored: nothing parses them as XML either way.
                 continue;
             };
             let name = f.name().unwrap_or_default().into_owned();
-            let _ = f.take(DTD_WINDOW as u64).read_to_end(&mut head);
-            if declares_a_dtd(&head) {
-                return Err(FormatError::Malformed(format!(
-                    "{name}: XML with a document type declaration (DTD)"
-                )));
+            if self.read.contains(&name) {
+                continue;
+            }
+            let mut f = f.take(MAX_PROLOG as u64);
+            let mut head = Vec::new();
+            let verdict = loop {
+                let before = head.len();
+                let _ = (&mut f).take(PROLOG_CHUNK).read_to_end(&mut head);
+                let whole = head.len() - before < PROLOG_CHUNK as usize;
+                match prolog(&head, whole) {
+                    Prolog::Unfinished if head.len() >= MAX_PROLOG => break Prolog::Unfinished,
+                    Prolog::Unfinished if !whole => continue,
+                    other => break other,
+                }
+            };
+            let refused = match verdict {
+                Prolog::Dtd(decl) => dangerous_dtd(&decl).then_some(
+                    "XML with a document type declaration (DTD) that declares or fetches",
+                ),
+                Prolog::Unfinished => Some("XML whose prolog runs past 64 KB"),
+                Prolog::None => None,
+            };
+            if let Some(why) = refused {
+                return Err(FormatError::Malformed(format!("{name}: {why}")));
             }
         }
         Ok(())
@@ -81,11 +101,14 @@ impl<'a> Package<'a> {
         })?;
         // Office never writes a DTD into a package; one that is there can
         // declare entities (XXE, billion laughs) for whoever parses it next.
-        if declares_a_dtd(&data) {
+        if let Prolog::Dtd(decl) = prolog(&data, true)
+            && dangerous_dtd(&decl)
+        {
             return Err(FormatError::Malformed(format!(
-                "{name}: XML with a document type declaration (DTD)"
+                "{name}: XML with a document type declaration (DTD) that declares or fetches"
             )));
         }
+        self.read.insert(name.to_owned());
         Ok(data)
     }
 
@@ -133,32 +156,89 @@ impl<'a> Package<'a> {
     }
 }
 
-/// How much of a part's head is searched for a DTD.
-const DTD_WINDOW: usize = 4096;
+/// The longest prolog (declaration, comments, processing instructions)
+/// read before a part's root element; Office writes a few dozen bytes.
+const MAX_PROLOG: usize = 64 * 1024;
+/// How much of a part is inflated at a time while its prolog is read.
+const PROLOG_CHUNK: u64 = 512;
 
-/// A document type declaration that declares or fetches something, in the
-/// head of a part, where one must stand: an internal subset (`[...]`,
-/// where entities are declared), any `<!ENTITY`, or a system identifier
-/// with a scheme or a UNC path. OpenOffice's own bare declarations
-/// (`<!DOCTYPE script:module PUBLIC "-//OpenOffice.org//DTD ..." "module.dtd">`)
-/// declare nothing. UTF-16 parts are read with their NUL bytes dropped.
-fn declares_a_dtd(xml: &[u8]) -> bool {
-    let head = &xml[..xml.len().min(DTD_WINDOW)];
+/// What stands before an XML part's root element.
+#[derive(Debug, PartialEq, Eq)]
+enum Prolog {
+    /// A document type declaration: its text, through the end of an
+    /// internal subset when it has one (or to the end of what was read).
+    Dtd(Vec<u8>),
+    /// None: the root element (or something that is not XML) comes first.
+    None,
+    /// The bytes end inside the prolog.
+    Unfinished,
+}
+
+/// Reads the prolog of `data` (`whole`: all of the part, else its head).
+/// UTF-16 is read with its NUL bytes dropped.
+fn prolog(data: &[u8], whole: bool) -> Prolog {
     let narrow: Vec<u8>;
-    let head = if head.contains(&0) {
-        narrow = head.iter().copied().filter(|&b| b != 0).collect();
+    let mut b = if data.contains(&0) {
+        narrow = data.iter().copied().filter(|&c| c != 0).collect();
         &narrow[..]
     } else {
-        head
+        data
     };
-    if crate::identify::find_ci(head, b"<!entity").is_some() {
-        return true;
+    for bom in [&b"\xEF\xBB\xBF"[..], b"\xFF\xFE", b"\xFE\xFF"] {
+        b = b.strip_prefix(bom).unwrap_or(b);
     }
-    let Some(start) = crate::identify::find_ci(head, b"<!doctype") else {
-        return false;
+    let unfinished = if whole {
+        Prolog::None
+    } else {
+        Prolog::Unfinished
     };
-    let decl = &head[start..];
-    let decl = &decl[..decl.iter().position(|&b| b == b'>').unwrap_or(decl.len())];
+    loop {
+        b = b.trim_ascii_start();
+        if b.is_empty() {
+            return unfinished;
+        }
+        let skip_to = |b: &[u8], end: &[u8]| crate::identify::find(b, end).map(|i| i + end.len());
+        let next = if b.starts_with(b"<?") {
+            skip_to(b, b"?>")
+        } else if b.starts_with(b"<!--") {
+            skip_to(b, b"-->")
+        } else if b.len() >= 9 && b[..9].eq_ignore_ascii_case(b"<!doctype") {
+            // Through the first `>` after any internal subset.
+            let end = match b.iter().position(|&c| c == b'[') {
+                Some(open) if b[..open].iter().all(|&c| c != b'>') => {
+                    crate::identify::find(&b[open..], b"]").map(|i| open + i)
+                }
+                _ => Some(0),
+            }
+            .and_then(|from| {
+                b[from..]
+                    .iter()
+                    .position(|&c| c == b'>')
+                    .map(|i| from + i + 1)
+            });
+            return match end {
+                Some(end) => Prolog::Dtd(b[..end].to_vec()),
+                None if whole => Prolog::Dtd(b.to_vec()),
+                None => Prolog::Unfinished,
+            };
+        } else if b.len() < 9 && b"<!doctype"[..b.len()].eq_ignore_ascii_case(b) && !whole {
+            return Prolog::Unfinished;
+        } else {
+            return Prolog::None;
+        };
+        match next {
+            Some(n) => b = &b[n..],
+            None => return unfinished,
+        }
+    }
+}
+
+/// Whether a document type declaration declares or fetches something: an
+/// internal subset (`[...]`, where entities are declared), or a system
+/// identifier with a scheme or a UNC path. OpenOffice's own bare
+/// declarations (`<!DOCTYPE script:module PUBLIC "-//OpenOffice.org//DTD
+/// ..." "module.dtd">`) declare nothing.
+fn dangerous_dtd(decl: &[u8]) -> bool {
     if decl.contains(&b'[') {
         return true;
     }
@@ -193,25 +273,49 @@ fn quoted(decl: &[u8]) -> Vec<&[u8]> {
 mod tests {
     use super::*;
 
+    fn declares(xml: &[u8]) -> bool {
+        matches!(prolog(xml, true), Prolog::Dtd(d) if dangerous_dtd(&d))
+    }
+
     #[test]
     fn dtds_are_found_before_the_root() {
-        assert!(declares_a_dtd(
+        assert!(declares(
             b"<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"aaaa\">]><x>&a;</x>"
         ));
-        assert!(declares_a_dtd(
-            b"<!doctype x SYSTEM \"file:///etc/passwd\"><x/>"
-        ));
-        assert!(!declares_a_dtd(b"<?xml version=\"1.0\"?><w:document/>"));
-        assert!(!declares_a_dtd(b"<x><!-- a comment --><![CDATA[y]]></x>"));
-        let utf16: Vec<u8> = "<!DOCTYPE x [<!ENTITY a \"b\">]><x>&a;</x>"
+        assert!(declares(b"<!doctype x SYSTEM \"file:///etc/passwd\"><x/>"));
+        assert!(!declares(b"<?xml version=\"1.0\"?><w:document/>"));
+        assert!(!declares(b"<x><!-- a comment --><![CDATA[y]]></x>"));
+        let utf16: Vec<u8> = "\u{feff}<!DOCTYPE x [<!ENTITY a \"b\">]><x>&a;</x>"
             .encode_utf16()
             .flat_map(u16::to_le_bytes)
             .collect();
-        assert!(declares_a_dtd(&utf16));
-        assert!(!declares_a_dtd(
+        assert!(declares(&utf16));
+        assert!(!declares(
             b"<?xml version=\"1.0\"?><!DOCTYPE script:module PUBLIC \"-//OpenOffice.org//DTD OfficeDocument 1.0//EN\" \"module.dtd\"><script:module/>"
         ));
-        assert!(declares_a_dtd(b"<!DOCTYPE x SYSTEM \"http://evil.example/x.dtd\"><x/>"));
-        assert!(declares_a_dtd(b"<!DOCTYPE x SYSTEM \"//evil.example/x.dtd\"><x/>"));
+        assert!(declares(
+            b"<!DOCTYPE x SYSTEM \"http://evil.example/x.dtd\"><x/>"
+        ));
+        assert!(declares(
+            b"<!DOCTYPE x SYSTEM \"//evil.example/x.dtd\"><x/>"
+        ));
+        // Padded out of a fixed window with comments: still before the root.
+        let padded = [
+            b"<?xml version=\"1.0\"?>".as_slice(),
+            &b"<!-- padding -->".repeat(500),
+            b"<!DOCTYPE x [<!ENTITY a \"b\">]><x/>",
+        ]
+        .concat();
+        assert!(declares(&padded));
+        // A head that stops inside the prolog says so.
+        assert_eq!(
+            prolog(b"<?xml version=\"1.0\"?><!-- unfinished", false),
+            Prolog::Unfinished
+        );
+        assert_eq!(
+            prolog(b"<?xml version=\"1.0\"?><!DOC", false),
+            Prolog::Unfinished
+        );
+        assert_eq!(prolog(b"\x89PNG\r\n", false), Prolog::None);
     }
 }
