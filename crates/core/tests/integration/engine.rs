@@ -502,3 +502,31 @@ fn an_archive_with_nothing_left_or_a_bomb_goes_whole() {
         );
     }
 }
+
+#[test]
+fn a_zip_behind_a_prefix_arrives_without_it() {
+    // A polyglot: markup a browser renders, or cells a spreadsheet runs,
+    // in front of a zip whose members are clean.
+    let zip = zip_of(&[("readme.txt", b"notes")]);
+    for (name, prefix) in [
+        (
+            "page.html",
+            b"<html><script>alert(1)</script></html>\n".as_slice(),
+        ),
+        ("data.csv", b"=cmd|'/c calc'!A0\r\n".as_slice()),
+    ] {
+        let raw = wrap_attachment(name, &[prefix, zip.as_slice()].concat(), "\r\n");
+        let out = engine().process(&raw, &Envelope::default());
+        assert_eq!(out.verdict, Verdict::Deliver, "{:?}", out.report.reason);
+        let parsed = mail_parser::MessageParser::default()
+            .parse(out.message.as_ref().expect("delivered"))
+            .expect("parses");
+        for part in parsed.attachments() {
+            let body = part.contents();
+            assert!(
+                !body.windows(prefix.len()).any(|w| w == prefix),
+                "{name}: the prefix crossed"
+            );
+        }
+    }
+}

@@ -58,6 +58,12 @@ pub(crate) fn rebuilds(t: FileType) -> bool {
     t == FileType::Zip
 }
 
+/// Whether `bytes` hold more than an archive of type `t` in front of it: a
+/// zip behind a prefix (readers find a zip from its end).
+pub(crate) fn has_prefix(t: FileType, bytes: &[u8]) -> bool {
+    t == FileType::Zip && !bytes.starts_with(b"PK")
+}
+
 /// Rebuilds the archive at `location` with the members `judge` keeps, as
 /// they came or reworked; the others are left out, a line each in
 /// `removed`.

@@ -117,7 +117,7 @@ pub(super) fn walk(ins: &mut dyn Members, bytes: &[u8], location: &str, depth: u
 
 /// The zip again, with the members `judge` keeps: clean ones copied as
 /// stored (same compressed bytes, name and flags), reworked ones written
-/// anew, the rest left out.
+/// anew, the rest left out; whatever stood in front of it is gone.
 pub(super) fn rebuild(
     bytes: &[u8],
     location: &str,
@@ -127,6 +127,9 @@ pub(super) fn rebuild(
     let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(broken)?;
     let mut out = ZipWriter::new(Cursor::new(Vec::with_capacity(bytes.len())));
     let mut removed = Vec::new();
+    if zip.offset() > 0 {
+        removed.push(format!("{} bytes in front of the archive", zip.offset()));
+    }
     let mut kept = 0;
     for i in 0..zip.len() {
         let (name, compressed, empty_dir) = {
