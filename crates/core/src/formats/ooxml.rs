@@ -20,7 +20,7 @@ use quick_xml::{Reader, Writer, XmlVersion};
 
 use crate::formats::common::xml::{attr, filter_elements, local_name, xml_error};
 use crate::formats::common::{
-    Activity, Disarmed, FormatError, Inspection, Item, Package, active_field, is_dde_formula,
+    Activity, Disarmed, FormatError, Inspection, Item, Package, field_activity, is_dde_formula,
 };
 use crate::identify::{FileType, identify};
 use crate::limits::Budget;
@@ -709,15 +709,25 @@ fn active_fields(xml: &[u8]) -> Result<Vec<(String, Activity)>, String> {
     }
     Ok(scan_fields(xml)?
         .into_iter()
-        .filter_map(|i| active_field(&i).map(|a| (i, a)))
+        .filter_map(|f| f.activity().map(|a| (f.instr, a)))
         .collect())
 }
 
-/// Stands for a field kind that another field supplies at run time.
-const BUILT_KIND: &str = "(KIND-FROM-A-NESTED-FIELD) ";
+/// One field of a WordprocessingML part.
+struct Field {
+    instr: String,
+    /// A field nested at the start of its instruction gives it its kind.
+    kind_from_nested: bool,
+}
 
-/// Every field instruction, in document order of the fields' starts.
-fn scan_fields(xml: &[u8]) -> Result<Vec<String>, String> {
+impl Field {
+    fn activity(&self) -> Option<Activity> {
+        field_activity(&self.instr, self.kind_from_nested)
+    }
+}
+
+/// Every field, in document order of the fields' starts.
+fn scan_fields(xml: &[u8]) -> Result<Vec<Field>, String> {
     let mut reader = Reader::from_reader(xml);
     let mut fields: Vec<String> = Vec::new();
     // The field nested first in each field's instruction, when nothing
@@ -765,17 +775,20 @@ fn scan_fields(xml: &[u8]) -> Result<Vec<String>, String> {
         }
     }
     // A field that starts the instruction of the one around it gives that
-    // one its kind when Word runs it (`{ {QUOTE 68 68 69 ...} c:\cmd.exe }`):
-    // a kind nobody can read here, so never inert. Inner fields first, so
-    // that the mark climbs through every level.
+    // one its kind when Word runs it; one blanked by disarm gives nothing.
+    // Inner fields first, so that the mark climbs through every level.
+    let mut nested = vec![false; fields.len()];
     for i in (0..fields.len()).rev() {
-        if let Some(child) = first_child[i]
-            && !fields[child].trim().is_empty()
-        {
-            fields[i].insert_str(0, BUILT_KIND);
-        }
+        nested[i] = first_child[i].is_some_and(|c| nested[c] || !fields[c].trim().is_empty());
     }
-    Ok(fields)
+    Ok(fields
+        .into_iter()
+        .zip(nested)
+        .map(|(instr, kind_from_nested)| Field {
+            instr,
+            kind_from_nested,
+        })
+        .collect())
 }
 
 /// Blanks the instruction of every active field, and of the fields nested
@@ -783,7 +796,7 @@ fn scan_fields(xml: &[u8]) -> Result<Vec<String>, String> {
 fn blank_active_fields(xml: &[u8]) -> Result<Vec<u8>, String> {
     let dde: Vec<bool> = scan_fields(xml)?
         .iter()
-        .map(|i| active_field(i).is_some())
+        .map(|f| f.activity().is_some())
         .collect();
     let mut reader = Reader::from_reader(xml);
     let mut writer = Writer::new(Vec::with_capacity(xml.len()));

@@ -6,7 +6,7 @@
 //! skips raw bytes, escaped braces do not open groups, and a file that ends
 //! with groups still open closes them at the end.
 
-use crate::formats::common::{Disarmed, FormatError, Inspection, Item, active_field};
+use crate::formats::common::{Disarmed, FormatError, Inspection, Item, field_activity};
 use crate::vocab::FindingKind;
 
 /// Groups that hold an embedded object or hidden binary data.
@@ -274,12 +274,7 @@ fn close(mut g: Group, end: usize, stack: &mut [Group], plan: &mut Plan) {
             }
         }
         Some("fldinst") => {
-            let text = if g.built {
-                format!("(KIND-FROM-A-NESTED-FIELD) {text}")
-            } else {
-                text
-            };
-            if let Some((kind, why)) = active_field(&text) {
+            if let Some((kind, why)) = field_activity(&text, g.built) {
                 g.active = Some(Item {
                     kind,
                     detail: format!("RTF field {why}: {}", clip(&text)),

@@ -101,7 +101,7 @@ const INERT: &[&str] = &[
 /// INCLUDEPICTURE, INCLUDETEXT and LINK to a remote or UNC target fetch it
 /// (and leak credentials) on opening; a field of a kind not in [`INERT`]
 /// is active too.
-pub(crate) fn active_field(instr: &str) -> Option<Activity> {
+fn active_field(instr: &str) -> Option<Activity> {
     let upper = instr.trim_start().to_ascii_uppercase();
     let word = upper.split_whitespace().next().unwrap_or_default();
     if word.starts_with("DDE") {
@@ -130,6 +130,20 @@ pub(crate) fn active_field(instr: &str) -> Option<Activity> {
         }
         _ => Some((FindingKind::Dde, "of a kind mugai does not check")),
     }
+}
+
+/// A field whose kind another field, nested at the start of its
+/// instruction, supplies when Word runs it (`{ {QUOTE 68 68 69 …} c:\cmd.exe }`):
+/// there is no kind to read here, so it is never inert.
+const NESTED_KIND: Activity = (FindingKind::Dde, "whose kind comes from a nested field");
+
+/// Why a field is active: [`active_field`] on its instruction, or
+/// [`NESTED_KIND`] when a nested field at its start gives it its kind.
+pub(crate) fn field_activity(instr: &str, kind_from_nested: bool) -> Option<Activity> {
+    if kind_from_nested {
+        return Some(NESTED_KIND);
+    }
+    active_field(instr)
 }
 
 /// `{ name }` shows bookmark `name`: letters, digits and underscores,

@@ -8,7 +8,7 @@ mod package;
 pub(crate) mod xml;
 
 pub(crate) use bounded::{RATIO_FLOOR, ReadFailure, read_bounded};
-pub(crate) use field::{Activity, active_field};
+pub(crate) use field::{Activity, field_activity};
 pub(crate) use formula::is_dde_formula;
 pub(crate) use package::Package;
 
