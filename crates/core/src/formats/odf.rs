@@ -91,7 +91,7 @@ pub(crate) fn analyze<'a>(
             }
         }
     }
-    pkg.refuse_unread_dtds()?;
+    pkg.refuse_unread_dtds(budget)?;
     Ok(Analysis { pkg, plan })
 }
 

@@ -310,7 +310,7 @@ pub(crate) fn analyze<'a>(
     }
 
     plan.read.insert(ct_name, ct_xml);
-    pkg.refuse_unread_dtds()?;
+    pkg.refuse_unread_dtds(budget)?;
     Ok(Analysis { pkg, plan })
 }
 

@@ -50,10 +50,14 @@ impl<'a> Package<'a> {
     /// XML, properties, shared strings, ...): those are delivered as they
     /// came, and the application that opens them would expand the
     /// entities. Called once analysis has read what it needs; only each
-    /// part's prolog is inflated, a few hundred bytes up to the root element.
-    pub(crate) fn refuse_unread_dtds(&mut self) -> Result<(), FormatError> {
+    /// part's prolog is inflated: its first bytes, and up to 64 KB when
+    /// comments or instructions run past them.
+    pub(crate) fn refuse_unread_dtds(&mut self, budget: &mut Budget) -> Result<(), FormatError> {
         use std::io::Read;
         for i in 0..self.zip.len() {
+            budget
+                .check_time()
+                .map_err(|e| FormatError::Limit(e.describe(&budget.limits)))?;
             let Ok(f) = self.zip.by_index(i) else {
                 // Unreadable parts are refused when read, or copied as
                 // stored: nothing parses them as XML either way.
@@ -65,26 +69,16 @@ impl<'a> Package<'a> {
             }
             let mut f = f.take(MAX_PROLOG as u64);
             let mut head = Vec::new();
-            let verdict = loop {
-                let before = head.len();
-                let _ = (&mut f).take(PROLOG_CHUNK).read_to_end(&mut head);
-                let whole = head.len() - before < PROLOG_CHUNK as usize;
-                match prolog(&head, whole) {
-                    Prolog::Unfinished if head.len() >= MAX_PROLOG => break Prolog::Unfinished,
-                    Prolog::Unfinished if !whole => continue,
-                    other => break other,
-                }
-            };
-            let refused = match verdict {
-                Prolog::Dtd(decl) => dangerous_dtd(&decl).then_some(
-                    "XML with a document type declaration (DTD) that declares or fetches",
-                ),
-                Prolog::Unfinished => Some("XML whose prolog runs past 64 KB"),
-                Prolog::None => None,
-            };
-            if let Some(why) = refused {
-                return Err(FormatError::Malformed(format!("{name}: {why}")));
+            let _ = (&mut f).take(PROLOG_START).read_to_end(&mut head);
+            let mut whole = (head.len() as u64) < PROLOG_START;
+            if !whole && prolog(&head, false) == Prolog::Unfinished {
+                let _ = f.read_to_end(&mut head);
+                whole = head.len() < MAX_PROLOG;
+                budget
+                    .spend_bytes(head.len() as u64)
+                    .map_err(|e| FormatError::Limit(e.describe(&budget.limits)))?;
             }
+            refuse_dtd(&name, &head, whole)?;
         }
         Ok(())
     }
@@ -99,15 +93,11 @@ impl<'a> Package<'a> {
             FormatError::Limit(why) => FormatError::Limit(format!("{name}: {why}")),
             other => FormatError::Malformed(format!("{name}: {other}")),
         })?;
-        // Office never writes a DTD into a package; one that is there can
-        // declare entities (XXE, billion laughs) for whoever parses it next.
-        if let Prolog::Dtd(decl) = prolog(&data, true)
-            && dangerous_dtd(&decl)
-        {
-            return Err(FormatError::Malformed(format!(
-                "{name}: XML with a document type declaration (DTD) that declares or fetches"
-            )));
-        }
+        refuse_dtd(
+            name,
+            &data[..data.len().min(MAX_PROLOG)],
+            data.len() <= MAX_PROLOG,
+        )?;
         self.read.insert(name.to_owned());
         Ok(data)
     }
@@ -159,8 +149,23 @@ impl<'a> Package<'a> {
 /// The longest prolog (declaration, comments, processing instructions)
 /// read before a part's root element; Office writes a few dozen bytes.
 const MAX_PROLOG: usize = 64 * 1024;
-/// How much of a part is inflated at a time while its prolog is read.
-const PROLOG_CHUNK: u64 = 512;
+/// How much of an unread part is inflated first, to find its root element.
+const PROLOG_START: u64 = 512;
+
+/// Office never writes a DTD into a package; one that declares entities or
+/// fetches a DTD (XXE, billion laughs) is there for whoever parses the part
+/// next, and so is a prolog too long to read to its end. `head` is the
+/// part's start, `whole` when it is all of the part.
+fn refuse_dtd(name: &str, head: &[u8], whole: bool) -> Result<(), FormatError> {
+    let why = match prolog(head, whole) {
+        Prolog::Dtd(decl) if dangerous_dtd(&decl) => {
+            "XML with a document type declaration (DTD) that declares or fetches"
+        }
+        Prolog::Unfinished => "XML whose prolog runs past 64 KB",
+        Prolog::Dtd(_) | Prolog::None => return Ok(()),
+    };
+    Err(FormatError::Malformed(format!("{name}: {why}")))
+}
 
 /// What stands before an XML part's root element.
 #[derive(Debug, PartialEq, Eq)]
@@ -175,10 +180,14 @@ enum Prolog {
 }
 
 /// Reads the prolog of `data` (`whole`: all of the part, else its head).
-/// UTF-16 is read with its NUL bytes dropped.
+/// UTF-16 (by its byte order mark, or a NUL in its first two bytes) is
+/// read with its NUL bytes dropped.
 fn prolog(data: &[u8], whole: bool) -> Prolog {
     let narrow: Vec<u8>;
-    let mut b = if data.contains(&0) {
+    let utf16 = data.starts_with(b"\xFF\xFE")
+        || data.starts_with(b"\xFE\xFF")
+        || data.iter().take(2).any(|&c| c == 0);
+    let mut b = if utf16 {
         narrow = data.iter().copied().filter(|&c| c != 0).collect();
         &narrow[..]
     } else {
