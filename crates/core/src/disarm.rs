@@ -2,7 +2,6 @@
 //! its format, or as the content policy rebuilds its kind. The engine then
 //! inspects the result again and delivers it only if nothing active is left.
 
-use crate::formats::archive::{self, Rebuilder};
 use crate::formats::{Disarmed, Document, FormatError, count, html, image, pdf, svg};
 use crate::identify::FileType;
 use crate::limits::Budget;
@@ -63,10 +62,7 @@ pub(crate) struct PartInfo<'a> {
 }
 
 /// Rebuilds a part that no finding asked to disarm, when the content policy
-/// rebuilds its kind: `None` when it does not. A zip behind a prefix is
-/// always written anew without it, whatever the policy: the prefix is of no
-/// kind mugai checked (markup, formulas), and a reader opening the file by
-/// its name would read it.
+/// rebuilds its kind: `None` when it does not.
 pub(crate) fn rebuild(
     bytes: &[u8],
     part: &PartInfo,
@@ -81,15 +77,6 @@ pub(crate) fn rebuild(
             name: None,
         })
     };
-    if archive::has_prefix(part.true_type, bytes) {
-        let mut keep_all = KeepAll { budget };
-        return Some(same(archive::rebuild(
-            part.true_type,
-            bytes,
-            "",
-            &mut keep_all,
-        )));
-    }
     let body = part.name.is_none();
     let kind = crate::names::rendered_as(part.true_type, part.name, Some(part.declared_type));
     match kind {
@@ -116,25 +103,6 @@ pub(crate) fn rebuild(
             })
         }
         _ => None,
-    }
-}
-
-/// Keeps every member of an archive none of whose findings asked for more.
-struct KeepAll<'b> {
-    budget: &'b mut Budget,
-}
-
-impl Rebuilder for KeepAll<'_> {
-    fn budget(&mut self) -> &mut Budget {
-        self.budget
-    }
-
-    fn clean(&mut self, _location: &str) -> bool {
-        true
-    }
-
-    fn rework(&mut self, _name: &str, _data: &[u8], _location: &str) -> Option<(String, Disarmed)> {
-        None
     }
 }
 

@@ -103,6 +103,16 @@ impl FileType {
         )
     }
 
+    /// Zip containers: what a reader opens from the zip's end, wherever it
+    /// starts.
+    pub(crate) fn is_zip_based(self) -> bool {
+        use FileType::*;
+        matches!(
+            self,
+            Zip | Docx | Docm | Xlsx | Xlsm | Xlsb | Pptx | Pptm | Ooxml | Odf | Jar
+        )
+    }
+
     /// Broad families, to tell a harmless mismatch (docx named .zip) from a
     /// disguise (exe named .pdf).
     pub(crate) fn family(self) -> Family {

@@ -92,6 +92,13 @@ impl<'b> Inspector<'b> {
         if let Some((kind, detail)) = type_finding(t).or_else(|| unverified(rendered)) {
             self.finding(kind, location, detail.into());
         }
+        if archive::has_prefix(t, bytes) {
+            self.finding(
+                FindingKind::PrependedData,
+                location,
+                "a zip behind other data: readers find it from its end".into(),
+            );
+        }
         if let Err(e) = self.budget.check_time() {
             let detail = e.describe(&self.budget.limits);
             self.finding(FindingKind::LimitExceeded, location, detail);

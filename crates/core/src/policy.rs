@@ -154,7 +154,8 @@ impl DirectionPolicy {
     }
 }
 
-/// The built-in action for a kind: active content in a document is disarmed;
+/// The built-in action for a kind: active content in a document is disarmed
+/// (and an archive behind other data written anew without it);
 /// everything else that can run, hide content or could not be inspected is
 /// removed; a type mismatch is just reported, and a YARA match does what its
 /// rule's metadata says.
@@ -165,7 +166,8 @@ pub fn default_action(kind: FindingKind) -> PartAction {
         | FindingKind::PdfActiveContent
         | FindingKind::Dde
         | FindingKind::ExternalReference
-        | FindingKind::EmbeddedObject => PartAction::Disarm,
+        | FindingKind::EmbeddedObject
+        | FindingKind::PrependedData => PartAction::Disarm,
         _ => PartAction::Remove,
     }
 }

@@ -116,11 +116,15 @@ pub enum FindingKind {
     /// (unidentified bytes, XML of no dialect it checks, icons): never
     /// delivered as it came, whatever its name says.
     UnknownType,
+    /// Bytes in front of an archive its readers find from its end (a zip
+    /// behind markup, formulas or anything else): the archive is written
+    /// anew without them.
+    PrependedData,
 }
 
 impl FindingKind {
     /// Every kind, in a stable order.
-    pub const ALL: [FindingKind; 23] = [
+    pub const ALL: [FindingKind; 24] = [
         FindingKind::Executable,
         FindingKind::Script,
         FindingKind::Shortcut,
@@ -144,6 +148,7 @@ impl FindingKind {
         FindingKind::Malformed,
         FindingKind::YaraMatch,
         FindingKind::UnknownType,
+        FindingKind::PrependedData,
     ];
 
     /// The snake_case name used in policy files, reports and headers.
@@ -172,6 +177,7 @@ impl FindingKind {
             FindingKind::Malformed => "malformed",
             FindingKind::YaraMatch => "yara_match",
             FindingKind::UnknownType => "unknown_type",
+            FindingKind::PrependedData => "prepended_data",
         }
     }
 
@@ -201,6 +207,7 @@ impl FindingKind {
             FindingKind::Malformed => "解析できない不正な形式",
             FindingKind::YaraMatch => "検出ルール（YARA）への一致",
             FindingKind::UnknownType => "安全を確認できない形式のファイル",
+            FindingKind::PrependedData => "アーカイブの前に付けられたデータ",
         }
     }
 
@@ -232,6 +239,7 @@ impl FindingKind {
             FindingKind::Malformed => "malformed content that cannot be parsed",
             FindingKind::YaraMatch => "a match of a detection (YARA) rule",
             FindingKind::UnknownType => "a file of a type mugai cannot verify",
+            FindingKind::PrependedData => "data in front of an archive",
         }
     }
 }

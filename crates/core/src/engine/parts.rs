@@ -296,16 +296,18 @@ impl Rebuilder for MemberJudge<'_> {
     }
 }
 
-/// Whether every finding the policy acts on (disarm or more) lies inside a
-/// member of the archive at `location`, none on the archive itself. An
-/// archive with a bomb anywhere in it was built to hurt and goes whole.
+/// Whether the archive at `location` can be rebuilt to deliver it: every
+/// finding the policy acts on (disarm or more) lies inside a member, or
+/// asks only that the archive itself be disarmed (written anew, as for
+/// data in front of a zip). An archive with a bomb anywhere in it was built
+/// to hurt and goes whole.
 fn unwanted_inside(dir: &DirectionPolicy, findings: &[Finding], location: &str) -> bool {
     let within = findings
         .iter()
         .filter(|f| inside(&f.location, location) || f.location == location);
     within.clone().all(|f| f.kind != FindingKind::ArchiveBomb)
         && within
-            .filter(|f| dir.finding_action(f) >= PartAction::Disarm)
+            .filter(|f| dir.finding_action(f) > PartAction::Disarm)
             .all(|f| inside(&f.location, location))
 }
 

@@ -506,27 +506,42 @@ fn an_archive_with_nothing_left_or_a_bomb_goes_whole() {
 #[test]
 fn a_zip_behind_a_prefix_arrives_without_it() {
     // A polyglot: markup a browser renders, or cells a spreadsheet runs,
-    // in front of a zip whose members are clean.
+    // in front of a zip (or an Office package) whose members are clean.
+    let script = b"<html><script>alert(1)</script></html>\n".as_slice();
+    let cells = b"=cmd|'/c calc'!A0\r\n".as_slice();
     let zip = zip_of(&[("readme.txt", b"notes")]);
-    for (name, prefix) in [
-        (
-            "page.html",
-            b"<html><script>alert(1)</script></html>\n".as_slice(),
-        ),
-        ("data.csv", b"=cmd|'/c calc'!A0\r\n".as_slice()),
+    let docx = sample("office/gen_docx_clean_links_fields.docx");
+    let nested = zip_of(&[("page.html", &[script, zip.as_slice()].concat())]);
+    for (name, prefix, archive) in [
+        ("page.html", script, &zip),
+        ("data.csv", cells, &zip),
+        ("report.html", script, &docx),
+        // One level down: a clean zip holding the polyglot.
+        ("outer.zip", b"".as_slice(), &nested),
     ] {
-        let raw = wrap_attachment(name, &[prefix, zip.as_slice()].concat(), "\r\n");
+        let raw = wrap_attachment(name, &[prefix, archive.as_slice()].concat(), "\r\n");
         let out = engine().process(&raw, &Envelope::default());
         assert_eq!(out.verdict, Verdict::Deliver, "{:?}", out.report.reason);
         let parsed = mail_parser::MessageParser::default()
             .parse(out.message.as_ref().expect("delivered"))
             .expect("parses");
+        let crossed = |body: &[u8]| {
+            [script, cells]
+                .iter()
+                .any(|p| body.windows(p.len()).any(|w| w == *p))
+        };
         for part in parsed.attachments() {
             let body = part.contents();
-            assert!(
-                !body.windows(prefix.len()).any(|w| w == prefix),
-                "{name}: the prefix crossed"
-            );
+            assert!(!crossed(body), "{name}: the prefix crossed");
+            // Inside a delivered zip, too.
+            if let Ok(mut zip) = zip::ZipArchive::new(std::io::Cursor::new(body.to_vec())) {
+                for i in 0..zip.len() {
+                    let mut data = Vec::new();
+                    std::io::Read::read_to_end(&mut zip.by_index(i).expect("member"), &mut data)
+                        .expect("member data");
+                    assert!(!crossed(&data), "{name}: the prefix crossed inside it");
+                }
+            }
         }
     }
 }

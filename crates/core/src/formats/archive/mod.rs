@@ -58,10 +58,11 @@ pub(crate) fn rebuilds(t: FileType) -> bool {
     t == FileType::Zip
 }
 
-/// Whether `bytes` hold more than an archive of type `t` in front of it: a
-/// zip behind a prefix (readers find a zip from its end).
+/// Whether `bytes` hold something in front of a zip container of type `t`
+/// (a zip, an Office or OpenDocument package): its readers find it from its
+/// end, and whatever opens the file by its name reads the front.
 pub(crate) fn has_prefix(t: FileType, bytes: &[u8]) -> bool {
-    t == FileType::Zip && !bytes.starts_with(b"PK")
+    t.is_zip_based() && !bytes.starts_with(b"PK")
 }
 
 /// Rebuilds the archive at `location` with the members `judge` keeps, as
