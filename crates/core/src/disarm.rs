@@ -26,6 +26,14 @@ pub(crate) fn disarm<'a>(
     match t {
         FileType::Pdf => pdf::disarm(bytes, links, budget),
         FileType::Svg => svg::disarm(bytes),
+        // Re-encoded from their pixels: nothing else survives, a zip
+        // appended to the file included.
+        FileType::Png
+        | FileType::Jpeg
+        | FileType::Gif
+        | FileType::Bmp
+        | FileType::Tiff
+        | FileType::Webp => image::disarm(bytes, t, &budget.limits),
         _ => {
             let document = match document {
                 Some(d) => d,

@@ -278,6 +278,22 @@ fn has_zip_directory(b: &[u8]) -> bool {
         && zip::ZipArchive::new(Cursor::new(b)).is_ok()
 }
 
+/// Whether a zip ends the file: its end-of-central-directory record, with
+/// its comment, is the file's last bytes, and the directory reads. A zip
+/// stored somewhere inside a document (an OLE2 file holding a docx) does
+/// not end it; one appended to make a polyglot does.
+pub(crate) fn ends_with_zip(b: &[u8]) -> bool {
+    let start = b.len().saturating_sub(65_557);
+    let Some(at) = memchr::memmem::rfind(&b[start..], b"PK\x05\x06").map(|i| start + i) else {
+        return false;
+    };
+    let comment = b
+        .get(at + 20..at + 22)
+        .map_or(usize::MAX, |c| usize::from(u16::from_le_bytes([c[0], c[1]])));
+    at.checked_add(22).and_then(|e| e.checked_add(comment)) == Some(b.len())
+        && zip::ZipArchive::new(Cursor::new(b)).is_ok()
+}
+
 /// A DOS header is 64 bytes; anything shorter that starts with "MZ" is text.
 /// DOS programs without a PE header still run, so the PE signature is not required.
 fn is_pe(b: &[u8]) -> bool {

@@ -96,7 +96,10 @@ impl<'b> Inspector<'b> {
             self.finding(
                 FindingKind::PrependedData,
                 location,
-                "a zip behind other data: readers find it from its end".into(),
+                format!(
+                    "a zip behind other data ({}): zip readers find it from its end",
+                    t.name()
+                ),
             );
         }
         if let Err(e) = self.budget.check_time() {

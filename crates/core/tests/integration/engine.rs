@@ -504,6 +504,44 @@ fn an_archive_with_nothing_left_or_a_bomb_goes_whole() {
 }
 
 #[test]
+fn a_zip_at_the_end_of_another_container_does_not_cross() {
+    // A tar (walked, not rebuilt) with a clean member, and a zip holding a
+    // program after it: a zip reader opening `files.zip` finds the zip.
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(5);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, "readme.txt", &b"notes"[..])
+        .expect("member");
+    let tar = tar.into_inner().expect("tar");
+    let program: &[u8] = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00 a program";
+    let zip = zip_of(&[("setup.exe", program)]);
+    let raw = wrap_attachment(
+        "files.zip",
+        &[tar.as_slice(), zip.as_slice()].concat(),
+        "\r\n",
+    );
+    let out = engine().process(&raw, &Envelope::default());
+    let part = &out.report.parts[1];
+    assert!(
+        part.findings
+            .iter()
+            .any(|f| f.kind.name() == "prepended_data"),
+        "{part:?}"
+    );
+    let parsed = mail_parser::MessageParser::default()
+        .parse(out.message.as_ref().expect("delivered"))
+        .expect("parses");
+    for a in parsed.attachments() {
+        assert!(
+            !a.contents().windows(program.len()).any(|w| w == program),
+            "the program crossed"
+        );
+    }
+}
+
+#[test]
 fn a_zip_behind_a_prefix_arrives_without_it() {
     // A polyglot: markup a browser renders, or cells a spreadsheet runs,
     // in front of a zip (or an Office package) whose members are clean.

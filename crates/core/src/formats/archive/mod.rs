@@ -58,11 +58,17 @@ pub(crate) fn rebuilds(t: FileType) -> bool {
     t == FileType::Zip
 }
 
-/// Whether `bytes` hold something in front of a zip container of type `t`
-/// (a zip, an Office or OpenDocument package): its readers find it from its
-/// end, and whatever opens the file by its name reads the front.
+/// Whether `bytes`, of true type `t`, hold a zip behind other data: a zip
+/// container (a zip, an Office or OpenDocument package) that does not
+/// start the file, or a file of another type that a zip ends. Zip
+/// readers find the archive from its end, and whatever opens the file by
+/// its name reads the front: a polyglot is never delivered as it came.
 pub(crate) fn has_prefix(t: FileType, bytes: &[u8]) -> bool {
-    t.is_zip_based() && !bytes.starts_with(b"PK")
+    if t.is_zip_based() {
+        !bytes.starts_with(b"PK")
+    } else {
+        crate::identify::ends_with_zip(bytes)
+    }
 }
 
 /// Rebuilds the archive at `location` with the members `judge` keeps, as
