@@ -287,9 +287,9 @@ pub(crate) fn ends_with_zip(b: &[u8]) -> bool {
     let Some(at) = memchr::memmem::rfind(&b[start..], b"PK\x05\x06").map(|i| start + i) else {
         return false;
     };
-    let comment = b
-        .get(at + 20..at + 22)
-        .map_or(usize::MAX, |c| usize::from(u16::from_le_bytes([c[0], c[1]])));
+    let comment = b.get(at + 20..at + 22).map_or(usize::MAX, |c| {
+        usize::from(u16::from_le_bytes([c[0], c[1]]))
+    });
     at.checked_add(22).and_then(|e| e.checked_add(comment)) == Some(b.len())
         && zip::ZipArchive::new(Cursor::new(b)).is_ok()
 }

@@ -88,7 +88,7 @@ impl AuditLog {
             if file.pending.is_empty() {
                 return Ok(());
             }
-            let written = file.append_pending(&self.path, &self.segments()?);
+            let written = file.append_pending(&self.path);
             if written.is_err() && file.pending.len() > MAX_PENDING {
                 // Bounded memory: past this the log has been down for
                 // hours, and every failure was reported to the caller.
@@ -110,7 +110,7 @@ impl AuditLog {
             if len == 0 {
                 return Ok(None);
             }
-            let segments = self.segments()?;
+            let segments = closed_segments(self.dir())?;
             let next = segments.last().map_or(1, |(n, _)| n + 1);
             let closed = self.dir().join(format!("audit-{next:06}.jsonl"));
             fs::rename(&self.path, &closed).map_err(io("rotating", &self.path))?;
@@ -124,9 +124,8 @@ impl AuditLog {
     /// Checks the whole chain, closed segments first; the number of records.
     pub(super) fn verify(&self) -> Result<usize, ChainError> {
         let mut reader: Box<dyn Read> = Box::new(std::io::empty());
-        for (_, path) in self
-            .segments()
-            .map_err(|e| ChainError::Io(std::io::Error::other(e)))?
+        for (_, path) in
+            closed_segments(self.dir()).map_err(|e| ChainError::Io(std::io::Error::other(e)))?
         {
             reader = Box::new(reader.chain(File::open(path)?));
         }
@@ -137,27 +136,26 @@ impl AuditLog {
     fn dir(&self) -> &Path {
         self.path.parent().unwrap_or(Path::new("."))
     }
+}
 
-    /// The closed segments, oldest first, with their numbers.
-    fn segments(&self) -> Result<Vec<(u32, PathBuf)>, StoreError> {
-        let dir = self.dir();
-        let mut found = Vec::new();
-        for item in fs::read_dir(dir).map_err(io("listing", dir))? {
-            let item = item.map_err(io("listing", dir))?;
-            let name = item.file_name();
-            let number = name
-                .to_str()
-                .and_then(|n| n.strip_prefix("audit-"))
-                .and_then(|n| n.strip_suffix(".jsonl"))
-                .filter(|n| n.len() == 6)
-                .and_then(|n| n.parse::<u32>().ok());
-            if let Some(n) = number {
-                found.push((n, item.path()));
-            }
+/// The closed segments in `dir`, oldest first, with their numbers.
+fn closed_segments(dir: &Path) -> Result<Vec<(u32, PathBuf)>, StoreError> {
+    let mut found = Vec::new();
+    for item in fs::read_dir(dir).map_err(io("listing", dir))? {
+        let item = item.map_err(io("listing", dir))?;
+        let name = item.file_name();
+        let number = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("audit-"))
+            .and_then(|n| n.strip_suffix(".jsonl"))
+            .filter(|n| n.len() == 6)
+            .and_then(|n| n.parse::<u32>().ok());
+        if let Some(n) = number {
+            found.push((n, item.path()));
         }
-        found.sort();
-        Ok(found)
     }
+    found.sort();
+    Ok(found)
 }
 
 impl AuditFile {
@@ -185,22 +183,14 @@ impl AuditFile {
     /// Appends every waiting record, each whole or not at all, under the
     /// log's exclusive lock, chained to the log's last line as it is on
     /// disk (another process may have appended since, or rotated it).
-    fn append_pending(
-        &mut self,
-        path: &Path,
-        segments: &[(u32, PathBuf)],
-    ) -> Result<(), StoreError> {
+    fn append_pending(&mut self, path: &Path) -> Result<(), StoreError> {
         self.lock_current(path)?;
-        let result = self.append_locked(path, segments);
+        let result = self.append_locked(path);
         let _ = self.file.unlock();
         result
     }
 
-    fn append_locked(
-        &mut self,
-        path: &Path,
-        segments: &[(u32, PathBuf)],
-    ) -> Result<(), StoreError> {
+    fn append_locked(&mut self, path: &Path) -> Result<(), StoreError> {
         let len = self.file.metadata().map_err(io("reading", path))?.len();
         if len != self.len {
             // Someone else appended, or this is the first append: read the
@@ -208,13 +198,19 @@ impl AuditFile {
             // this lock, is cut off). A new segment goes on from the last.
             let (len, hash) = last_line(&mut self.file, path)?;
             self.len = len;
-            self.last_hash = match segments.last() {
+            // Listed under the lock, so no rotation can come in between.
+            let newest = if len == 0 {
+                closed_segments(path.parent().unwrap_or(Path::new(".")))?.pop()
+            } else {
+                None
+            };
+            self.last_hash = match newest {
                 // Rotation cut any torn tail before closing it: read only.
-                Some((_, closed)) if len == 0 => {
-                    let mut file = File::open(closed).map_err(io("reading", closed))?;
-                    last_line(&mut file, closed)?.1
+                Some((_, closed)) => {
+                    let mut file = File::open(&closed).map_err(io("reading", &closed))?;
+                    last_line(&mut file, &closed)?.1
                 }
-                _ => hash,
+                None => hash,
             };
         }
         let mut block = Vec::new();
