@@ -36,6 +36,11 @@ impl EntryId {
         }
     }
 
+    /// The sha256 prefix of the original it names.
+    pub(crate) fn sha256_prefix(&self) -> Option<&str> {
+        self.0.split('-').nth(1)
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -156,6 +156,24 @@ impl FsStore {
         take_lock(&self.root.join("quarantine/lock"), how)
     }
 
+    /// The quarantine's entry ids, oldest first.
+    fn entry_ids(&self) -> Result<Vec<EntryId>, StoreError> {
+        let dir = &self.entries.path;
+        let mut ids = Vec::new();
+        for item in fs::read_dir(dir).map_err(io("listing", dir))? {
+            let item = item.map_err(io("listing", dir))?;
+            let name = item.file_name();
+            let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
+                continue;
+            };
+            if let Ok(id) = EntryId::parse(stem) {
+                ids.push(id);
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+
     fn read_entry(&self, id: &EntryId) -> Result<QuarantineEntry, StoreError> {
         let path = self.entry_path(id);
         let bytes = match fs::read(&path) {
@@ -197,19 +215,7 @@ impl Store for FsStore {
     }
 
     fn list(&self) -> Result<Vec<(EntryId, QuarantineEntry)>, StoreError> {
-        let dir = &self.entries.path;
-        let mut ids = Vec::new();
-        for item in fs::read_dir(dir).map_err(io("listing", dir))? {
-            let item = item.map_err(io("listing", dir))?;
-            let name = item.file_name();
-            let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
-                continue;
-            };
-            if let Ok(id) = EntryId::parse(stem) {
-                ids.push(id);
-            }
-        }
-        ids.sort();
+        let ids = self.entry_ids()?;
         let mut entries = Vec::with_capacity(ids.len());
         for id in ids {
             match self.read_entry(&id) {
@@ -234,10 +240,16 @@ impl Store for FsStore {
         let entry = self.read_entry(id)?;
         let path = self.entry_path(id);
         fs::remove_file(&path).map_err(io("removing", &path))?;
+        // Entry ids carry their original's sha256 prefix: only those that
+        // share it are read. One that cannot be read keeps the original.
         let shared = self
-            .list()?
+            .entry_ids()?
             .iter()
-            .any(|(_, other)| other.sha256 == entry.sha256);
+            .filter(|other| other.sha256_prefix() == id.sha256_prefix())
+            .any(|other| {
+                self.read_entry(other)
+                    .map_or(true, |e| e.sha256 == entry.sha256)
+            });
         if !shared {
             let object = self.object_path(&entry.sha256);
             match fs::remove_file(&object) {
@@ -371,6 +383,22 @@ mod tests {
             last_error: None,
             quarantine: None,
         }
+    }
+
+    #[test]
+    fn a_damaged_entry_does_not_block_deleting_others() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = FsStore::open(dir.path()).expect("open");
+        let a = store.quarantine(b"one", entry(7)).expect("a");
+        let b = store.quarantine(b"two", entry(8)).expect("b");
+        fs::write(
+            dir.path().join(format!("quarantine/entries/{b}.json")),
+            b"{damaged",
+        )
+        .expect("damage");
+        store.delete(&a).expect("delete a");
+        let objects = fs::read_dir(dir.path().join("quarantine/objects")).expect("objects");
+        assert_eq!(objects.count(), 1, "a's original went, b's stays");
     }
 
     #[test]
