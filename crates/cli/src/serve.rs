@@ -133,13 +133,16 @@ pub(crate) fn quarantine_show(
     Ok(0)
 }
 
+/// Now, in Unix milliseconds, as the store records time.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 pub(crate) fn quarantine_expire(config: &Config, store_dir: Option<&Path>) -> Result<u8> {
     let store = open_store(config, store_dir)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    let removed = mugai_store::expire(&store, &config.retention_days, now)?;
+    let removed = mugai_store::expire(&store, &config.retention_days, now_ms())?;
     eprintln!("{} entries past their retention removed", removed.len());
     Ok(0)
 }
@@ -236,10 +239,7 @@ fn operator_record(
     entry: &mugai_store::QuarantineEntry,
 ) -> AuditRecord {
     AuditRecord {
-        time_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0),
+        time_ms: now_ms(),
         event,
         listener: Some(entry.listener.clone()),
         mail_from: entry.envelope.mail_from.clone(),
