@@ -198,7 +198,7 @@ impl Shared {
 
     /// Spool mode: delivery attempts at once.
     pub(super) fn delivery_concurrency(&self) -> usize {
-        self.settings.delivery_concurrency.max(1)
+        self.settings.delivery_concurrency
     }
 
     /// Counts the messages in this listener's spool.
@@ -207,7 +207,7 @@ impl Shared {
     }
 
     /// Sets aside a spool entry whose message cannot be read, so that it is
-    /// not tried again; an operator finds it as `<id>.json.corrupt`.
+    /// not tried again; an operator finds its files with `.corrupt` added.
     pub(super) async fn set_aside(&self, id: &EntryId) {
         let aside = id.clone();
         match self.blocking(move |store| store.set_aside(&aside)).await {
@@ -217,18 +217,16 @@ impl Shared {
     }
 
     /// This listener's spooled messages as the store holds them, oldest
-    /// first: read once, when the worker starts.
-    pub(super) async fn spooled(&self) -> Vec<(EntryId, SpoolEntry)> {
-        let all = match self.blocking(|store| store.spooled()).await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "reading the spool failed");
-                Vec::new()
-            }
-        };
-        all.into_iter()
+    /// first: read when the worker starts. A failure is logged.
+    pub(super) async fn spooled(&self) -> Result<Vec<(EntryId, SpoolEntry)>, StoreError> {
+        let all = self.blocking(|store| store.spooled()).await;
+        if let Err(e) = &all {
+            tracing::error!(error = %e, "reading the spool failed");
+        }
+        Ok(all?
+            .into_iter()
             .filter(|(_, e)| e.listener == self.settings.listener)
-            .collect()
+            .collect())
     }
 
     /// A spooled message's bytes; a failure is logged.

@@ -27,6 +27,9 @@ use crate::time::now_ms;
 /// The longest pause between two looks at the queue.
 const IDLE: Duration = Duration::from_secs(30);
 
+/// The pause before reading the spool again when it could not be read at start.
+const RELOAD: Duration = Duration::from_secs(5);
+
 /// The listener's spool as the worker knows it: read from the store once at
 /// start, then kept up to date as messages arrive and attempts end.
 #[derive(Default)]
@@ -72,8 +75,21 @@ impl Queue {
 /// attempts under way finish.
 pub(super) async fn run(inner: Arc<Shared>, shutdown: CancellationToken) {
     let mut queue = Queue::default();
-    for (id, entry) in inner.spooled().await {
-        queue.insert(id, entry);
+    // What was accepted before this start is on disk: until it is read,
+    // nothing else is delivered (what arrives meanwhile waits in memory).
+    loop {
+        match inner.spooled().await {
+            Ok(spooled) => {
+                for (id, entry) in spooled {
+                    queue.insert(id, entry);
+                }
+                break;
+            }
+            Err(_) => tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(RELOAD) => {}
+            },
+        }
     }
     let mut attempts = JoinSet::new();
     // What each attempt under way is working on, to requeue it if it fails.
