@@ -427,31 +427,27 @@ struct Tmpfs(PathBuf);
 impl Tmpfs {
     fn mount(at: &Path, size: &str) -> Self {
         std::fs::create_dir_all(at).expect("mount point");
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(at)
-            .output()
-            .expect("mount");
-        assert!(
-            out.status.success(),
-            "mounting a tmpfs needs root: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        run_mount(&["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"], at);
         Self(at.to_owned())
     }
 
     fn grow(at: &Path, size: &str) {
-        let out = Command::new("mount")
-            .args(["-o", &format!("remount,size={size}")])
-            .arg(at)
-            .output()
-            .expect("mount");
-        assert!(
-            out.status.success(),
-            "remount: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        run_mount(&["-o", &format!("remount,size={size}")], at);
     }
+}
+
+/// `mount ARGS AT`, which needs root.
+fn run_mount(args: &[&str], at: &Path) {
+    let out = Command::new("mount")
+        .args(args)
+        .arg(at)
+        .output()
+        .expect("mount");
+    assert!(
+        out.status.success(),
+        "mount {args:?} (needs root): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 impl Drop for Tmpfs {

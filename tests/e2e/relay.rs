@@ -439,16 +439,7 @@ fn spool_mode_loses_nothing_to_kill_9() {
 
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let ids = loop {
-        let ids: Vec<String> = postfix
-            .mailbox("spool")
-            .iter()
-            .filter_map(|m| {
-                text(m)
-                    .lines()
-                    .find(|l| l.starts_with("Message-ID: <spool-"))
-                    .map(str::to_owned)
-            })
-            .collect();
+        let ids = message_ids(&postfix.mailbox("spool"), "spool-");
         let mut distinct = ids.clone();
         distinct.sort();
         distinct.dedup();
@@ -524,6 +515,20 @@ fn spool_mode_expires_into_the_quarantine() {
         "the bounce has the null sender:\n{listing}"
     );
     assert_eq!(spooled(&relay.store()), 0);
+}
+
+/// The `Message-ID: <prefix…>` line of each of `mails` that has one.
+fn message_ids(mails: &[Vec<u8>], prefix: &str) -> Vec<String> {
+    let header = format!("Message-ID: <{prefix}");
+    mails
+        .iter()
+        .filter_map(|m| {
+            text(m)
+                .lines()
+                .find(|l| l.starts_with(&header))
+                .map(str::to_owned)
+        })
+        .collect()
 }
 
 /// Messages in a store's spool (its message files; the owner's lock aside).
@@ -620,16 +625,10 @@ fn sessions_and_commands_at_once(mode: &str) {
     });
     assert!(released > 0, "{mode}: the operator released nothing");
     assert_eq!(spooled(&relay.store()), 0, "{}", relay.log());
-    let mut ids: Vec<String> = postfix
-        .wait_for_mail("many", sessions * each + released)
-        .iter()
-        .filter_map(|m| {
-            text(m)
-                .lines()
-                .find(|l| l.starts_with("Message-ID: <many-"))
-                .map(str::to_owned)
-        })
-        .collect();
+    let mut ids = message_ids(
+        &postfix.wait_for_mail("many", sessions * each + released),
+        "many-",
+    );
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), sessions * each, "{mode}: {}", relay.log());
