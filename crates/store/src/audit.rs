@@ -159,25 +159,49 @@ pub enum ChainError {
 /// Lines cut off the end leave a shorter valid chain: compare the count with
 /// what was reported elsewhere (the metrics, a copy) to see that.
 pub fn verify_chain(log: impl BufRead) -> Result<usize, ChainError> {
-    let mut prev = GENESIS.to_owned();
-    let mut count = 0;
-    for (index, line) in log.split(b'\n').enumerate() {
-        let line = line?;
-        let number = index + 1;
+    let mut chain = ChainCheck::default();
+    for line in log.split(b'\n') {
+        chain.next(&line?)?;
+    }
+    Ok(chain.count)
+}
+
+/// Follows a chain one line at a time, wherever the lines come from.
+#[derive(Debug)]
+pub(crate) struct ChainCheck {
+    prev: String,
+    /// Lines checked so far.
+    pub(crate) count: usize,
+}
+
+impl Default for ChainCheck {
+    fn default() -> Self {
+        Self {
+            prev: GENESIS.to_owned(),
+            count: 0,
+        }
+    }
+}
+
+impl ChainCheck {
+    /// Checks that `line` is a record chained to the line before.
+    pub(crate) fn next(&mut self, line: &[u8]) -> Result<(), ChainError> {
+        let number = self.count + 1;
         let broken = |what: String| ChainError::Broken { line: number, what };
         let value: serde_json::Value =
-            serde_json::from_slice(&line).map_err(|e| broken(format!("not JSON: {e}")))?;
+            serde_json::from_slice(line).map_err(|e| broken(format!("not JSON: {e}")))?;
         let claimed = value
             .get("prev")
             .and_then(|p| p.as_str())
             .ok_or_else(|| broken("no prev field".into()))?;
-        if claimed != prev {
+        if claimed != self.prev {
             return Err(broken(format!(
-                "prev is {claimed}, but the line before hashes to {prev}"
+                "prev is {claimed}, but the line before hashes to {}",
+                self.prev
             )));
         }
-        prev = line_hash(&line);
-        count += 1;
+        self.prev = line_hash(line);
+        self.count = number;
+        Ok(())
     }
-    Ok(count)
 }

@@ -18,12 +18,19 @@
 
 mod audit;
 mod fs;
+mod group;
+mod pg;
 mod quarantine;
 mod retention;
 mod spool;
+#[cfg(test)]
+mod testing;
 
 pub use audit::{AuditEvent, AuditRecord, ChainError, verify_chain};
 pub use fs::FsStore;
+#[cfg(any(test, feature = "test-cluster"))]
+pub use pg::PgCluster;
+pub use pg::PgStore;
 pub use quarantine::{EntryId, QuarantineEntry};
 pub use retention::{Retention, expire};
 pub use spool::SpoolEntry;
@@ -52,9 +59,22 @@ pub enum StoreError {
     /// No entry has this id.
     #[error("no entry {0}")]
     NotFound(String),
-    /// Another process holds what this one needs (the spool).
+    /// Another process holds what this one needs (the spool), or every
+    /// database connection stayed busy.
     #[error("{0}")]
     Busy(String),
+    /// The database refused, or could not be reached.
+    #[error("{what}: {source}")]
+    Database {
+        /// What was being done.
+        what: String,
+        /// The client's error, with the server's message when there is one.
+        source: postgres::Error,
+    },
+    /// The store cannot be used as configured (a database migrated by a
+    /// newer mugai, an operation this kind of store does not have).
+    #[error("{0}")]
+    Unusable(String),
 }
 
 impl StoreError {
@@ -69,7 +89,13 @@ impl StoreError {
 
     /// The disk is full: SMTP says 452 rather than 451.
     pub fn is_disk_full(&self) -> bool {
-        matches!(self, StoreError::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull)
+        match self {
+            StoreError::Io { source, .. } => source.kind() == std::io::ErrorKind::StorageFull,
+            StoreError::Database { source, .. } => {
+                source.code() == Some(&postgres::error::SqlState::DISK_FULL)
+            }
+            _ => false,
+        }
     }
 }
 
@@ -89,6 +115,14 @@ pub trait Store: mugai_core::SentLog + Send + Sync {
 
     /// Appends one record to the audit log; durable when this returns.
     fn audit(&self, record: &AuditRecord) -> Result<(), StoreError>;
+
+    /// Checks the whole audit chain; the number of records.
+    fn verify_audit(&self) -> Result<usize, ChainError>;
+
+    /// Makes this process the one that delivers the (local) spool, and
+    /// removes what a crash left half-written there. Fails when another
+    /// process delivers it.
+    fn own_spool(&self) -> Result<(), StoreError>;
 
     /// Keeps a message until it is delivered; durable when this returns.
     fn spool(&self, message: &[u8], entry: &SpoolEntry) -> Result<EntryId, StoreError>;

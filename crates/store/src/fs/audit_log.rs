@@ -15,8 +15,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::files::{Group, io, sync_dir};
+use super::files::{io, sync_dir};
 use crate::audit::{GENESIS, chain_line, line_hash};
+use crate::group::Group;
 use crate::{AuditRecord, ChainError, StoreError, verify_chain};
 
 /// At most this many records wait for a failed audit log to come back.

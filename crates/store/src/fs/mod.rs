@@ -26,6 +26,8 @@ mod audit_log;
 mod files;
 mod spool_dir;
 
+pub(crate) use spool_dir::SpoolDir;
+
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
@@ -35,10 +37,9 @@ use std::sync::Mutex;
 use mugai_core::normalize_message_id;
 use sha2::{Digest, Sha256};
 
-use crate::{AuditRecord, EntryId, QuarantineEntry, SpoolEntry, Store, StoreError};
+use crate::{AuditRecord, ChainError, EntryId, QuarantineEntry, SpoolEntry, Store, StoreError};
 use audit_log::AuditLog;
-use files::{Dir, Lock, io, lock_file, sync_dir, take_lock};
-use spool_dir::SpoolDir;
+use files::{Dir, Lock, io, sync_dir, take_lock};
 
 /// Everything in one directory on a local filesystem.
 #[derive(Debug)]
@@ -51,8 +52,6 @@ pub struct FsStore {
     /// Message-IDs the outbound side sent, loaded at open, and the file
     /// new ones are appended to.
     sent: Mutex<(HashSet<String>, File)>,
-    /// The spool's lock, once this process owns the spool.
-    spool_owner: Mutex<Option<File>>,
 }
 
 impl FsStore {
@@ -65,7 +64,6 @@ impl FsStore {
         for dir in [
             root.join("quarantine/objects"),
             root.join("quarantine/entries"),
-            root.join("spool"),
         ] {
             fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
         }
@@ -87,38 +85,10 @@ impl FsStore {
             audit,
             objects: Dir::new(root.join("quarantine/objects")),
             entries: Dir::new(root.join("quarantine/entries")),
-            spool: SpoolDir::new(root.join("spool")),
+            spool: SpoolDir::open(root.join("spool"))?,
             sent: Mutex::new((known, sent_file)),
-            spool_owner: Mutex::new(None),
             root,
         })
-    }
-
-    /// Makes this process the one that delivers the spool: takes the
-    /// spool's lock for as long as the store is open, then removes what a
-    /// crash left half-written. Fails when another process holds it.
-    pub fn own_spool(&self) -> Result<(), StoreError> {
-        let mut owner = self.spool_owner.lock().unwrap_or_else(|p| p.into_inner());
-        if owner.is_some() {
-            return Ok(());
-        }
-        let path = self.root.join("spool/owner.lock");
-        let file = lock_file(&path)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                return Err(StoreError::Busy(format!(
-                    "another mugai process delivers the spool in {}",
-                    self.root.join("spool").display()
-                )));
-            }
-            Err(fs::TryLockError::Error(e)) => return Err(io("locking", &path)(e)),
-        }
-        self.spool.sweep()?;
-        self.objects.sweep_stale_temps()?;
-        self.entries.sweep_stale_temps()?;
-        *owner = Some(file);
-        Ok(())
     }
 
     /// The store's directory.
@@ -129,12 +99,6 @@ impl FsStore {
     /// The audit log's open segment.
     pub fn audit_path(&self) -> PathBuf {
         self.root.join("audit.jsonl")
-    }
-
-    /// Checks the audit chain across every segment, closed ones first;
-    /// the number of records.
-    pub fn verify_audit(&self) -> Result<usize, crate::ChainError> {
-        self.audit.verify()
     }
 
     /// Closes the audit log's open segment (`audit-NNNNNN.jsonl`); the chain
@@ -261,6 +225,14 @@ impl Store for FsStore {
         self.entries.sync()
     }
 
+    fn own_spool(&self) -> Result<(), StoreError> {
+        if self.spool.own()? {
+            self.objects.sweep_stale_temps()?;
+            self.entries.sweep_stale_temps()?;
+        }
+        Ok(())
+    }
+
     fn spool(&self, message: &[u8], entry: &SpoolEntry) -> Result<EntryId, StoreError> {
         self.spool.add(message, entry)
     }
@@ -303,6 +275,11 @@ impl Store for FsStore {
     fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
         self.audit.append(record)
     }
+
+    /// Walks every segment, closed ones first.
+    fn verify_audit(&self) -> Result<usize, ChainError> {
+        self.audit.verify()
+    }
 }
 
 impl mugai_core::SentLog for FsStore {
@@ -316,36 +293,11 @@ impl mugai_core::SentLog for FsStore {
 mod tests {
     use std::io::BufReader;
 
-    use mugai_core::{Engine, Envelope, Policy, Verdict};
+    use mugai_core::Envelope;
 
     use super::*;
+    use crate::testing::{entry, record};
     use crate::{AuditEvent, verify_chain};
-
-    fn entry(at: u64) -> QuarantineEntry {
-        QuarantineEntry {
-            received_at_ms: at,
-            envelope: Envelope {
-                mail_from: Some("a@example.com".into()),
-                rcpt_to: vec!["b@example.lg.jp".into()],
-                ..Envelope::default()
-            },
-            listener: "inbound".into(),
-            sha256: String::new(),
-            size: 5,
-            verdict: Verdict::Quarantine,
-            report: Engine::new(Policy::default())
-                .process(b"hello", &Envelope::default())
-                .report,
-        }
-    }
-
-    fn record(event: AuditEvent) -> AuditRecord {
-        AuditRecord {
-            time_ms: 1,
-            event,
-            ..AuditRecord::default()
-        }
-    }
 
     fn verify(store: &FsStore) -> Result<usize, crate::ChainError> {
         verify_chain(BufReader::new(File::open(store.audit_path()).expect("log")))

@@ -13,25 +13,59 @@
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
-use super::files::{Dir, io};
+use super::files::{Dir, io, lock_file};
 use crate::{EntryId, SpoolEntry, StoreError};
 
 /// The longest entry line read from a message file.
 const MAX_HEADER: u64 = 4 << 20;
 
+/// A spool directory on a local filesystem. Every relay node has its own,
+/// whichever store holds the quarantine and the audit log.
 #[derive(Debug)]
-pub(super) struct SpoolDir {
+pub(crate) struct SpoolDir {
     dir: Dir,
+    /// The spool's lock, once this process owns the spool.
+    owner: Mutex<Option<File>>,
 }
 
 impl SpoolDir {
-    pub(super) fn new(path: PathBuf) -> Self {
-        Self {
+    /// Opens (creating) the spool directory at `path`.
+    pub(crate) fn open(path: PathBuf) -> Result<Self, StoreError> {
+        fs::create_dir_all(&path).map_err(io("creating", &path))?;
+        Ok(Self {
             dir: Dir::new(path),
+            owner: Mutex::new(None),
+        })
+    }
+
+    /// Makes this process the one that delivers the spool: takes
+    /// `owner.lock` for as long as the spool is open, then removes what a
+    /// crash left half-written. `true` when it was not owned before; fails
+    /// when another process holds it.
+    pub(crate) fn own(&self) -> Result<bool, StoreError> {
+        let mut owner = self.owner.lock().unwrap_or_else(|p| p.into_inner());
+        if owner.is_some() {
+            return Ok(false);
         }
+        let path = self.dir.path.join("owner.lock");
+        let file = lock_file(&path)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Busy(format!(
+                    "another mugai process delivers the spool in {}",
+                    self.dir.path.display()
+                )));
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(io("locking", &path)(e)),
+        }
+        self.sweep()?;
+        *owner = Some(file);
+        Ok(true)
     }
 
     fn path(&self, id: &EntryId, ext: &str) -> PathBuf {
@@ -39,7 +73,7 @@ impl SpoolDir {
     }
 
     /// Keeps `message` until it is delivered; durable when this returns.
-    pub(super) fn add(&self, message: &[u8], entry: &SpoolEntry) -> Result<EntryId, StoreError> {
+    pub(crate) fn add(&self, message: &[u8], entry: &SpoolEntry) -> Result<EntryId, StoreError> {
         let sha256 = hex::encode(Sha256::digest(message));
         let header = serde_json::to_vec(entry).unwrap_or_default();
         for attempt in 0..1000 {
@@ -59,7 +93,7 @@ impl SpoolDir {
 
     /// Every entry, oldest first. One that cannot be read is set aside for
     /// an operator, so that it does not stall the rest.
-    pub(super) fn entries(&self) -> Result<Vec<(EntryId, SpoolEntry)>, StoreError> {
+    pub(crate) fn entries(&self) -> Result<Vec<(EntryId, SpoolEntry)>, StoreError> {
         let mut out = Vec::new();
         for (id, legacy) in self.ids()? {
             let read = if legacy {
@@ -117,7 +151,7 @@ impl SpoolDir {
     }
 
     /// A spooled message's bytes.
-    pub(super) fn message(&self, id: &EntryId) -> Result<Vec<u8>, StoreError> {
+    pub(crate) fn message(&self, id: &EntryId) -> Result<Vec<u8>, StoreError> {
         let path = self.path(id, "msg");
         match fs::read(&path) {
             Ok(mut bytes) => {
@@ -134,7 +168,7 @@ impl SpoolDir {
     }
 
     /// Records an entry after an attempt; durable when this returns.
-    pub(super) fn update(&self, id: &EntryId, entry: &SpoolEntry) -> Result<(), StoreError> {
+    pub(crate) fn update(&self, id: &EntryId, entry: &SpoolEntry) -> Result<(), StoreError> {
         let json = serde_json::to_vec_pretty(entry).unwrap_or_default();
         let ext = if self.path(id, "msg").exists() {
             "state"
@@ -147,7 +181,7 @@ impl SpoolDir {
     /// Forgets a message: delivered, quarantined or bounced. Not synced:
     /// after a crash it may come back and be delivered again, a duplicate
     /// rather than a loss (Postfix does the same).
-    pub(super) fn remove(&self, id: &EntryId) -> Result<(), StoreError> {
+    pub(crate) fn remove(&self, id: &EntryId) -> Result<(), StoreError> {
         // The message goes first: what is left without it is swept.
         for ext in ["msg", "json", "state", "eml"] {
             let path = self.path(id, ext);
@@ -162,7 +196,7 @@ impl SpoolDir {
 
     /// Sets an entry aside for an operator (`.corrupt` appended to its
     /// files' names): it is not tried again.
-    pub(super) fn set_aside(&self, id: &EntryId) -> Result<(), StoreError> {
+    pub(crate) fn set_aside(&self, id: &EntryId) -> Result<(), StoreError> {
         for ext in ["msg", "json", "state"] {
             let path = self.path(id, ext);
             let aside = self.path(id, &format!("{ext}.corrupt"));
@@ -178,7 +212,7 @@ impl SpoolDir {
     /// Removes what a crash left half-written: temporary files, and files
     /// of entries whose message is gone. Only the spool's owner runs this,
     /// before it accepts anything.
-    pub(super) fn sweep(&self) -> Result<(), StoreError> {
+    fn sweep(&self) -> Result<(), StoreError> {
         let dir = &self.dir.path;
         for item in fs::read_dir(dir).map_err(io("listing", dir))? {
             let path = item.map_err(io("listing", dir))?.path();
