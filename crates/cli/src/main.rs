@@ -157,9 +157,21 @@ struct StoreArgs {
     /// The relay's configuration, for its store and listeners.
     #[arg(long, global = true)]
     config: Option<PathBuf>,
-    /// The store directory, overriding the configuration's.
+    /// The store, overriding the configuration's: a directory or a
+    /// `postgres://` URL.
     #[arg(long, global = true)]
-    store: Option<PathBuf>,
+    store: Option<String>,
+}
+
+impl StoreArgs {
+    /// The configuration, with `--store` in place of its store.
+    fn config(&self) -> Result<mugai_smtp::Config> {
+        let mut config = serve::load_config(self.config.as_deref())?;
+        if let Some(store) = &self.store {
+            config.store = mugai_store::StoreLocation::parse(store);
+        }
+        Ok(config)
+    }
 }
 
 #[derive(Subcommand)]
@@ -302,30 +314,17 @@ fn main() -> ExitCode {
             check_config,
             json_logs,
         } => serve::serve(config.as_deref(), check_config, json_logs),
-        Command::Quarantine { store, command } => serve::load_config(store.config.as_deref())
-            .and_then(|config| {
-                let dir = store.store.as_deref();
-                match command {
-                    QuarantineCommand::List => serve::quarantine_list(&config, dir),
-                    QuarantineCommand::Show { id, raw } => {
-                        serve::quarantine_show(&config, dir, &id, raw)
-                    }
-                    QuarantineCommand::Release { id } => {
-                        serve::quarantine_release(&config, dir, &id)
-                    }
-                    QuarantineCommand::Delete { id } => serve::quarantine_delete(&config, dir, &id),
-                    QuarantineCommand::Expire => serve::quarantine_expire(&config, dir),
-                }
-            }),
-        Command::Audit { store, command } => {
-            serve::load_config(store.config.as_deref()).and_then(|config| {
-                let dir = store.store.as_deref();
-                match command {
-                    AuditCommand::Verify => serve::audit_verify(&config, dir),
-                    AuditCommand::Rotate => serve::audit_rotate(&config, dir),
-                }
-            })
-        }
+        Command::Quarantine { store, command } => store.config().and_then(|config| match command {
+            QuarantineCommand::List => serve::quarantine_list(&config),
+            QuarantineCommand::Show { id, raw } => serve::quarantine_show(&config, &id, raw),
+            QuarantineCommand::Release { id } => serve::quarantine_release(&config, &id),
+            QuarantineCommand::Delete { id } => serve::quarantine_delete(&config, &id),
+            QuarantineCommand::Expire => serve::quarantine_expire(&config),
+        }),
+        Command::Audit { store, command } => store.config().and_then(|config| match command {
+            AuditCommand::Verify => serve::audit_verify(&config),
+            AuditCommand::Rotate => serve::audit_rotate(&config),
+        }),
         Command::Sample {
             command: SampleCommand::Encode { files },
         } => encode(&files),

@@ -1,11 +1,12 @@
 //! `mugai serve`, `mugai quarantine` and `mugai audit`: the relay and its store.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use mugai_smtp::{Client, Config, Gateway, MailFrom};
-use mugai_store::{AuditEvent, AuditRecord, EntryId, FsStore, Store};
+use mugai_store::{AuditEvent, AuditRecord, EntryId, FsStore, Store, StoreLocation};
 use tokio_util::sync::CancellationToken;
 
 /// The configuration at `path`, or the built-in one.
@@ -52,7 +53,11 @@ pub(crate) fn serve(config_path: Option<&Path>, check_only: bool, json_logs: boo
                     listener
                         .deliver_dir
                         .clone()
-                        .unwrap_or_else(|| config.store.join("delivered").join(&listener.name))
+                        .unwrap_or_else(|| config
+                            .store
+                            .local_dir()
+                            .join("delivered")
+                            .join(&listener.name))
                         .display()
                 ),
             };
@@ -87,15 +92,15 @@ async fn stop_on_signal(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
-fn open_store(config: &Config, store: Option<&Path>) -> Result<FsStore> {
-    let dir = store
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| config.store.clone());
-    FsStore::open(&dir).with_context(|| format!("opening the store at {}", dir.display()))
+fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
+    config
+        .store
+        .open()
+        .with_context(|| format!("opening the store {}", config.store))
 }
 
-pub(crate) fn quarantine_list(config: &Config, store: Option<&Path>) -> Result<u8> {
-    let store = open_store(config, store)?;
+pub(crate) fn quarantine_list(config: &Config) -> Result<u8> {
+    let store = open_store(config)?;
     let entries = store.list()?;
     println!(
         "{:<32} {:<10} {:<9} {:<30} {:<30} subject",
@@ -116,13 +121,8 @@ pub(crate) fn quarantine_list(config: &Config, store: Option<&Path>) -> Result<u
     Ok(0)
 }
 
-pub(crate) fn quarantine_show(
-    config: &Config,
-    store: Option<&Path>,
-    id: &str,
-    raw: bool,
-) -> Result<u8> {
-    let store = open_store(config, store)?;
+pub(crate) fn quarantine_show(config: &Config, id: &str, raw: bool) -> Result<u8> {
+    let store = open_store(config)?;
     let (entry, original) = store.get(&EntryId::parse(id)?)?;
     if raw {
         use std::io::Write;
@@ -140,15 +140,15 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-pub(crate) fn quarantine_expire(config: &Config, store_dir: Option<&Path>) -> Result<u8> {
-    let store = open_store(config, store_dir)?;
-    let removed = mugai_store::expire(&store, &config.retention_days, now_ms())?;
+pub(crate) fn quarantine_expire(config: &Config) -> Result<u8> {
+    let store = open_store(config)?;
+    let removed = mugai_store::expire(store.as_ref(), &config.retention_days, now_ms())?;
     eprintln!("{} entries past their retention removed", removed.len());
     Ok(0)
 }
 
-pub(crate) fn quarantine_delete(config: &Config, store_dir: Option<&Path>, id: &str) -> Result<u8> {
-    let store = open_store(config, store_dir)?;
+pub(crate) fn quarantine_delete(config: &Config, id: &str) -> Result<u8> {
+    let store = open_store(config)?;
     let id = EntryId::parse(id)?;
     let (entry, _) = store.get(&id)?;
     store.delete(&id)?;
@@ -159,12 +159,8 @@ pub(crate) fn quarantine_delete(config: &Config, store_dir: Option<&Path>, id: &
 
 /// Sends the original, unsanitized, to its recipients through the
 /// listener's next hop (or into its delivery directory).
-pub(crate) fn quarantine_release(
-    config: &Config,
-    store_dir: Option<&Path>,
-    id: &str,
-) -> Result<u8> {
-    let store = open_store(config, store_dir)?;
+pub(crate) fn quarantine_release(config: &Config, id: &str) -> Result<u8> {
+    let store = open_store(config)?;
     let id = EntryId::parse(id)?;
     let (entry, original) = store.get(&id)?;
     let listener = config
@@ -180,10 +176,13 @@ pub(crate) fn quarantine_release(
             record.next_hop_reply = Some(reply);
         }
         None => {
-            let dir = listener
-                .deliver_dir
-                .clone()
-                .unwrap_or_else(|| config.store.join("delivered").join(&listener.name));
+            let dir = listener.deliver_dir.clone().unwrap_or_else(|| {
+                config
+                    .store
+                    .local_dir()
+                    .join("delivered")
+                    .join(&listener.name)
+            });
             std::fs::create_dir_all(&dir)?;
             let path: PathBuf = dir.join(format!("{id}.released.eml"));
             std::fs::write(&path, &original)
@@ -254,23 +253,32 @@ fn operator_record(
     }
 }
 
-pub(crate) fn audit_verify(config: &Config, store_dir: Option<&Path>) -> Result<u8> {
-    let store = open_store(config, store_dir)?;
-    let root = store.root().display().to_string();
+pub(crate) fn audit_verify(config: &Config) -> Result<u8> {
+    let store = open_store(config)?;
+    let location = &config.store;
     match store.verify_audit() {
         Ok(n) => {
-            println!("{root}: audit chain intact, {n} records");
+            println!("{location}: audit chain intact, {n} records");
             Ok(0)
         }
         Err(e) => {
-            println!("{root}: audit chain broken: {e}");
+            println!("{location}: audit chain broken: {e}");
             Ok(1)
         }
     }
 }
 
-pub(crate) fn audit_rotate(config: &Config, store_dir: Option<&Path>) -> Result<u8> {
-    let store = open_store(config, store_dir)?;
+/// Rotation is for the log in a directory; a database keeps its log in
+/// one table, which is never cut.
+pub(crate) fn audit_rotate(config: &Config) -> Result<u8> {
+    let StoreLocation::Dir(dir) = &config.store else {
+        anyhow::bail!(
+            "{}: the audit log in PostgreSQL is one table and is not rotated",
+            config.store
+        );
+    };
+    let store =
+        FsStore::open(dir).with_context(|| format!("opening the store {}", dir.display()))?;
     match store.rotate_audit()? {
         Some(closed) => eprintln!("closed {}", closed.display()),
         None => eprintln!("nothing to close: the open segment is empty"),

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
 use mugai_core::{Direction, LureRules, Policy};
+use mugai_store::StoreLocation;
 use serde::Deserialize;
 
 use crate::relay::Mode;
@@ -19,9 +20,11 @@ pub struct Config {
     /// Our name in greetings and Received headers.
     #[serde(default = "default_hostname")]
     pub hostname: String,
-    /// Where the quarantine and the audit log live.
-    #[serde(default = "default_store")]
-    pub store: PathBuf,
+    /// Where the quarantine, the audit log and the spool live: a
+    /// directory, or PostgreSQL shared by several relay nodes (see
+    /// [`StoreLocation`]).
+    #[serde(default)]
+    pub store: StoreLocation,
     /// Policy file; the built-in policy (rules/policy.toml) when absent.
     #[serde(default)]
     pub policy: Option<PathBuf>,
@@ -172,9 +175,6 @@ impl TryFrom<TlsFields> for TlsConfig {
 fn default_hostname() -> String {
     "mugai.localhost".into()
 }
-fn default_store() -> PathBuf {
-    "mugai-data".into()
-}
 fn loopback() -> Vec<IpNet> {
     ["127.0.0.0/8", "::1/128"]
         .iter()
@@ -246,7 +246,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             hostname: default_hostname(),
-            store: default_store(),
+            store: StoreLocation::default(),
             policy: None,
             lure_rules: None,
             yara_rules: None,
@@ -268,6 +268,14 @@ pub enum ConfigError {
     /// Valid TOML that makes no sense.
     #[error("{0}")]
     Invalid(String),
+    /// The store cannot be opened.
+    #[error("store {location}: {what}")]
+    Store {
+        /// The store, without a password.
+        location: String,
+        /// What is wrong.
+        what: String,
+    },
     /// A file it names cannot be used.
     #[error("{path}: {what}")]
     File {

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mugai_core::Engine;
-use mugai_store::{FsStore, Retention, Store};
+use mugai_store::{Retention, Store, StoreError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, ConfigError, file_error};
+use crate::config::{Config, ConfigError};
 use crate::metrics::Metrics;
 use crate::rate::RateLimits;
 use crate::relay::{Delivery, Mode, Relay, RelaySettings};
@@ -45,15 +45,7 @@ impl Gateway {
     /// listener. Nothing is accepted until [`Gateway::run`].
     pub async fn bind(config: &Config) -> Result<Self, ConfigError> {
         config.check()?;
-        let store = FsStore::open(&config.store).map_err(|e| file_error(&config.store, e))?;
-        // One process delivers a spool, and only it sweeps what a crash
-        // left there; a second relay on the same store is refused here.
-        if config.listeners.iter().any(|l| l.mode == Mode::Spool) {
-            store
-                .own_spool()
-                .map_err(|e| file_error(&config.store, e))?;
-        }
-        let store: Arc<dyn Store> = Arc::new(store);
+        let store = open_store(config).await?;
         // Inbound replies are checked against what the outbound listeners sent.
         let mut engine = Engine::new(config.load_policy()?).with_sent_log(store.clone());
         if let Some(rules) = config.load_lure_rules()? {
@@ -104,17 +96,16 @@ impl Gateway {
                 tls,
                 shutdown_grace: Duration::from_secs(30),
             };
-            let delivery = match &l.next_hop {
-                Some(addr) => Delivery::NextHop {
-                    addr: addr.clone(),
-                    timeout: Duration::from_secs(l.next_hop_timeout_secs),
-                },
-                None => Delivery::Directory(
-                    l.deliver_dir
-                        .clone()
-                        .unwrap_or_else(|| config.store.join("delivered").join(&l.name)),
-                ),
-            };
+            let delivery =
+                match &l.next_hop {
+                    Some(addr) => Delivery::NextHop {
+                        addr: addr.clone(),
+                        timeout: Duration::from_secs(l.next_hop_timeout_secs),
+                    },
+                    None => Delivery::Directory(l.deliver_dir.clone().unwrap_or_else(|| {
+                        config.store.local_dir().join("delivered").join(&l.name)
+                    })),
+                };
             let relay = Relay::new(
                 RelaySettings {
                     listener: l.name.clone(),
@@ -189,6 +180,31 @@ impl Gateway {
         }
         tasks.spawn(expire_hourly(self.store, self.retention, shutdown.clone()));
         while tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Opens the store on a blocking thread (a database is connected to and
+/// migrated). One process delivers a spool, and only it sweeps what a
+/// crash left there: a second relay on the same spool is refused here.
+async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ConfigError> {
+    let location = config.store.clone();
+    let spool = config.listeners.iter().any(|l| l.mode == Mode::Spool);
+    let opened = tokio::task::spawn_blocking(move || {
+        let store = location.open()?;
+        if spool {
+            store.own_spool()?;
+        }
+        Ok::<_, StoreError>(store)
+    })
+    .await;
+    let failed = |what: String| ConfigError::Store {
+        location: config.store.to_string(),
+        what,
+    };
+    match opened {
+        Ok(Ok(store)) => Ok(store),
+        Ok(Err(e)) => Err(failed(e.to_string())),
+        Err(e) => Err(failed(e.to_string())),
     }
 }
 

@@ -12,13 +12,21 @@
 //!   of the line before it, so an edited or deleted line breaks the chain and
 //!   `verify` says where.
 //!
-//! [`Store`] is the interface; [`FsStore`] keeps everything in one directory
-//! and makes each write durable (fsync of the file and its directory) before
-//! it returns, because an SMTP 250 may follow right after.
+//! [`Store`] is the interface, with two backends; every write is durable
+//! before it returns, because an SMTP 250 may follow right after.
+//!
+//! - [`FsStore`] keeps everything in one local directory (fsync of the file
+//!   and its directory). The default.
+//! - [`PgStore`] keeps the quarantine, the audit chain and the
+//!   sent-Message-ID memory in PostgreSQL, shared by several relay nodes;
+//!   each node's spool stays in a local directory.
+//!
+//! [`StoreLocation`] is how a configuration names either, and opens it.
 
 mod audit;
 mod fs;
 mod group;
+mod location;
 mod pg;
 mod quarantine;
 mod retention;
@@ -28,6 +36,7 @@ mod testing;
 
 pub use audit::{AuditEvent, AuditRecord, ChainError, verify_chain};
 pub use fs::FsStore;
+pub use location::StoreLocation;
 #[cfg(any(test, feature = "test-cluster"))]
 pub use pg::PgCluster;
 pub use pg::PgStore;
@@ -115,6 +124,12 @@ pub trait Store: mugai_core::SentLog + Send + Sync {
 
     /// Appends one record to the audit log; durable when this returns.
     fn audit(&self, record: &AuditRecord) -> Result<(), StoreError>;
+
+    /// `Ok` when the audit log takes records now. After a failed append
+    /// the records left waiting are tried again here; until they are
+    /// written, an in-line relay refuses mail (451) rather than deliver
+    /// what it cannot record.
+    fn ready(&self) -> Result<(), StoreError>;
 
     /// Checks the whole audit chain; the number of records.
     fn verify_audit(&self) -> Result<usize, ChainError>;

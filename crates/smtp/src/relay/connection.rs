@@ -103,6 +103,11 @@ impl RelayConnection {
             let reply = self.spool(&data, envelope, received_at_ms).await;
             return self.finish(record, reply).await;
         }
+        // In-line, the audit record is written after delivery: a store
+        // that cannot take records now gets no message to deliver.
+        if let Err(reply) = relay.store_ready().await {
+            return self.finish(record, reply).await;
+        }
         let outcome = match relay.sanitize(Arc::clone(&data), envelope.clone()).await {
             Ok(o) => o,
             Err(reply) => return self.finish(record, reply).await,

@@ -319,6 +319,14 @@ impl Shared {
         }
     }
 
+    /// Whether the store takes audit records now (see `Store::ready`).
+    pub(super) async fn store_ready(&self) -> Result<(), Reply> {
+        self.blocking(|store| store.ready()).await.map_err(|e| {
+            tracing::error!(error = %e, "the store takes no audit records: refusing mail");
+            Reply::tempfail("cannot record the message, try again later")
+        })
+    }
+
     /// Appends to the audit log. A failure is logged, not returned: by now
     /// the message is where it belongs, and refusing it would deliver it twice.
     pub(super) async fn audit(&self, record: AuditRecord) {

@@ -14,6 +14,7 @@ use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::files::{io, sync_dir};
 use crate::audit::{GENESIS, chain_line, line_hash};
@@ -31,6 +32,8 @@ pub(super) struct AuditLog {
     /// Orders this process's appends; the file lock orders everyone's.
     file: Mutex<AuditFile>,
     group: Group,
+    /// The last append failed: records wait in `pending`.
+    failing: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -70,6 +73,7 @@ impl AuditLog {
                 pending: Vec::new(),
             }),
             group: Group::default(),
+            failing: AtomicBool::new(false),
         })
     }
 
@@ -80,24 +84,36 @@ impl AuditLog {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(record.clone());
-        self.group.commit(|| {
-            // A poisoned lock means another append panicked midway; the
-            // file is truncated back on every failure, so carry on with it.
-            let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-            let taken = std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()));
-            file.pending.extend(taken);
-            if file.pending.is_empty() {
-                return Ok(());
-            }
-            let written = file.append_pending(&self.path);
-            if written.is_err() && file.pending.len() > MAX_PENDING {
-                // Bounded memory: past this the log has been down for
-                // hours, and every failure was reported to the caller.
-                let over = file.pending.len() - MAX_PENDING;
-                file.pending.drain(..over);
-            }
-            written
-        })
+        self.group.commit(|| self.write_queued())
+    }
+
+    /// `Ok` when the last append succeeded, or when the records a failed
+    /// one left waiting can be written now.
+    pub(super) fn ready(&self) -> Result<(), StoreError> {
+        if !self.failing.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        self.group.commit(|| self.write_queued())
+    }
+
+    fn write_queued(&self) -> Result<(), StoreError> {
+        // A poisoned lock means another append panicked midway; the file
+        // is truncated back on every failure, so carry on with it.
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let taken = std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()));
+        file.pending.extend(taken);
+        if file.pending.is_empty() {
+            return Ok(());
+        }
+        let written = file.append_pending(&self.path);
+        if written.is_err() && file.pending.len() > MAX_PENDING {
+            // Bounded memory: past this the log has been down for hours,
+            // and every failure was reported to the caller.
+            let over = file.pending.len() - MAX_PENDING;
+            file.pending.drain(..over);
+        }
+        self.failing.store(written.is_err(), Ordering::Relaxed);
+        written
     }
 
     /// Closes the open segment: it becomes `audit-NNNNNN.jsonl` and the

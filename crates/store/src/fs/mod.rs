@@ -276,6 +276,10 @@ impl Store for FsStore {
         self.audit.append(record)
     }
 
+    fn ready(&self) -> Result<(), StoreError> {
+        self.audit.ready()
+    }
+
     /// Walks every segment, closed ones first.
     fn verify_audit(&self) -> Result<usize, ChainError> {
         self.audit.verify()

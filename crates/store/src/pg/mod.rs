@@ -26,9 +26,9 @@ pub use cluster::PgCluster;
 
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use mugai_core::normalize_message_id;
-use postgres::error::SqlState;
 use postgres::{Client, GenericClient};
 use sha2::{Digest, Sha256};
 
@@ -62,6 +62,8 @@ pub struct PgStore {
     /// the next ones, so that none is lost while the process runs.
     pending: Mutex<Vec<AuditRecord>>,
     group: Group,
+    /// The last append failed: records wait in `pending`.
+    failing: AtomicBool,
 }
 
 impl PgStore {
@@ -91,6 +93,7 @@ impl PgStore {
             queue: Mutex::default(),
             pending: Mutex::default(),
             group: Group::default(),
+            failing: AtomicBool::new(false),
         })
     }
 
@@ -108,6 +111,7 @@ impl PgStore {
         {
             Ok(()) => {
                 pending.clear();
+                self.failing.store(false, Ordering::Relaxed);
                 Ok(())
             }
             Err(e) => {
@@ -115,6 +119,7 @@ impl PgStore {
                     let over = pending.len() - MAX_PENDING;
                     pending.drain(..over);
                 }
+                self.failing.store(true, Ordering::Relaxed);
                 Err(e)
             }
         }
@@ -159,26 +164,27 @@ fn parse_entry(id: &str, json: &str) -> Result<QuarantineEntry, StoreError> {
 /// `false` when there was no such entry.
 fn delete_entry(client: &mut Client, id: &str) -> Result<bool, postgres::Error> {
     let mut tx = client.transaction()?;
-    let Some(row) = tx.query_opt(
-        "DELETE FROM mugai_quarantine WHERE id = $1 RETURNING sha256",
-        &[&id],
-    )?
+    let Some(row) = tx.query_opt("SELECT sha256 FROM mugai_quarantine WHERE id = $1", &[&id])?
     else {
         return Ok(false);
     };
     let sha256: String = row.get(0);
-    // An entry written meanwhile for the same original makes the foreign
-    // key refuse this; the original then stays, as it should.
-    let mut object = tx.savepoint("object")?;
-    match object.execute(
+    // The original is locked before its entries, the order writers take
+    // them in (see `keep_object`), so the two never wait on each other;
+    // and no writer adds an entry for it until this commits.
+    tx.execute(
+        "SELECT 1 FROM mugai_objects WHERE sha256 = $1 FOR UPDATE",
+        &[&sha256],
+    )?;
+    if tx.execute("DELETE FROM mugai_quarantine WHERE id = $1", &[&id])? == 0 {
+        // Deleted by someone else meanwhile.
+        return Ok(false);
+    }
+    tx.execute(
         "DELETE FROM mugai_objects WHERE sha256 = $1 \
          AND NOT EXISTS (SELECT 1 FROM mugai_quarantine WHERE sha256 = $1)",
         &[&sha256],
-    ) {
-        Ok(_) => object.commit()?,
-        Err(e) if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => object.rollback()?,
-        Err(e) => return Err(e),
-    }
+    )?;
     tx.commit()?;
     Ok(true)
 }
@@ -280,6 +286,13 @@ impl Store for PgStore {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(record.clone());
+        self.group.commit(|| self.append_pending())
+    }
+
+    fn ready(&self) -> Result<(), StoreError> {
+        if !self.failing.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         self.group.commit(|| self.append_pending())
     }
 
