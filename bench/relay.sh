@@ -7,7 +7,9 @@
 # for 10 KB and 1 MB messages. Prints msgs/s and the ratios mugai / Postfix.
 # Needs root (Postfix) and tests/install-peers.sh. Usage:
 #   bench/relay.sh [MSGS_10K] [MSGS_1M] [SESSIONS]
-# MSGS_1M=0 skips the 1 MB case.
+# MSGS_1M=0 skips the 1 MB case. STORE=pg puts mugai's quarantine and audit
+# log in a PostgreSQL cluster of the bench's own (fsync on), the spool in a
+# local directory as always.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 msgs_small=${1:-2000}
@@ -29,6 +31,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   postfix -c "$work/pf/conf" stop >/dev/null 2>&1 || true
+  if declare -F pg_stop >/dev/null; then pg_stop; fi
 }
 trap cleanup EXIT
 
@@ -63,9 +66,21 @@ postfix -c "$conf" check
 postfix -c "$conf" start >/dev/null 2>&1
 wait_port $postfix_port
 
+# The store: a directory, or PostgreSQL on a Unix socket in $work/pg.
+store="store = \"$work/mugai-store\""
+if [ "${STORE:-}" = pg ]; then
+  bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  mkdir -p "$work/pg" && chown postgres "$work/pg"
+  runuser -u postgres -- "$bin/initdb" -D "$work/pg/data" -A trust -U postgres -E UTF8 --locale=C >/dev/null
+  runuser -u postgres -- "$bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w \
+    -o "-c listen_addresses='' -c unix_socket_directories='$work/pg'" start >/dev/null
+  pg_stop() { runuser -u postgres -- "$bin/pg_ctl" -D "$work/pg/data" -m fast -w stop >/dev/null 2>&1 || true; }
+  store=$(printf '[store]\npostgres = "postgresql:///postgres?host=%s&user=postgres"\nlocal = "%s"' "$work/pg" "$work/mugai-store")
+fi
+
 # mugai in-line and spool, relaying to the sink.
 cat > "$work/mugai.toml" <<TOML
-store = "$work/mugai-store"
+$store
 [[listener]]
 name = "inbound"
 listen = "127.0.0.1:$mugai_port"
@@ -89,7 +104,7 @@ pids+=($!)
 wait_port $mugai_port
 
 queue_empty() { postqueue -c "$conf" -p 2>/dev/null | grep -q "Mail queue is empty"; }
-spool_empty() { ! compgen -G "$work/mugai-store/spool/*.eml" >/dev/null; }
+spool_empty() { ! compgen -G "$work/mugai-store/spool/*.msg" >/dev/null && ! compgen -G "$work/mugai-store/spool/*.eml" >/dev/null; }
 
 # Seconds to push $2 messages of $3 bytes through port $1, until delivered.
 run() {
@@ -117,4 +132,4 @@ for case in "10240 $msgs_small" "1048576 $msgs_large"; do
   spool_ratio=$(python3 -c "print(f'{$spool / $postfix:.2f}')")
   printf '%-8s %-6s %10s %10s %10s %10s %10s %10s\n' "$1" "$2" "$direct" "$postfix" "$inline" "$spool" "${ratio}x" "${spool_ratio}x"
 done
-grep -c '"event":"message"' "$work/mugai-store/audit.jsonl" | sed 's/^/mugai audit records: /'
+MUGAI_LOG=error "$mugai" audit verify --config "$work/mugai.toml"

@@ -3,6 +3,7 @@
 mod accounting;
 mod cli;
 mod independent;
+mod nodes;
 mod office;
 mod pdf;
 mod relay;

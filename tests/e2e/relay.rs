@@ -26,7 +26,7 @@ tls = {{ self_signed = true }}
 }
 
 /// A sample message, decoded from its container if it has one, LF line ends.
-fn message(rel: &str) -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn message(rel: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let status = mugai()
         .args(["sample", "decode", "--out"])
@@ -60,7 +60,7 @@ fn body_text(raw: &[u8]) -> String {
         .collect()
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
@@ -536,7 +536,7 @@ fn spooled(store: &std::path::Path) -> usize {
     std::fs::read_dir(store.join("spool")).map_or(0, |d| {
         d.filter(|e| {
             e.as_ref()
-                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "msg" || x == "eml"))
         })
         .count()
     })

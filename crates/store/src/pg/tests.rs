@@ -187,4 +187,10 @@ fn a_database_of_a_newer_mugai_or_none_at_all_is_refused() {
     );
     let err = PgStore::open(&nowhere, local.path()).expect_err("no server");
     assert!(matches!(err, StoreError::Database { .. }), "{err}");
+
+    // Connections are plain: a URL that asks for TLS is refused, not
+    // quietly served without it.
+    let tls = format!("{}&sslmode=require", cluster.url());
+    let err = PgStore::open(&tls, local.path()).expect_err("TLS asked for");
+    assert!(matches!(err, StoreError::Database { .. }), "{err}");
 }
