@@ -9,6 +9,7 @@
 //!
 //! ```sh
 //! cargo test -p mugai-e2e --test e2e accounting -- --ignored --nocapture
+//! ACCOUNTING_ONLY=PostgreSQL cargo test ...   # only the runs whose name has this
 //! ```
 //!
 //! Each run prints a row of the table in BENCHMARKS.md.
@@ -24,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use mugai_e2e::mugai;
 use mugai_e2e::peers::{Mugai, Postfix};
+use mugai_store::PgCluster;
 
 /// Messages per run, and sessions sending them at once.
 const MESSAGES: usize = 400;
@@ -41,6 +43,16 @@ enum Fault {
     /// The store on a 3 MB filesystem that fills up, grown after 20 s
     /// (an operator freeing space).
     DiskFull,
+    /// The PostgreSQL store stopped for 20 s while mail arrives.
+    DatabaseDown,
+}
+
+/// Where the relay keeps its quarantine and audit log.
+#[derive(Clone, Copy, PartialEq)]
+enum Backend {
+    Dir,
+    /// A PostgreSQL cluster of the run's own; the spool stays local.
+    Postgres,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -58,22 +70,33 @@ fn accounting() {
         "| run | sent | 250 | delivered | quarantined | refused | lost | duplicated | audit verify |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
+    use Backend::{Dir, Postgres};
     let runs = [
-        ("inline", Body::Text, Fault::None),
-        ("spool", Body::Text, Fault::None),
-        ("inline", Body::Docm, Fault::None),
-        ("spool", Body::Docm, Fault::None),
-        ("spool", Body::Docm, Fault::Kill),
-        ("inline", Body::Text, Fault::NextHopDown),
-        ("spool", Body::Text, Fault::NextHopDown),
-        ("spool", Body::Docm, Fault::Commands),
-        ("inline", Body::Docm, Fault::Commands),
-        ("spool", Body::Docm, Fault::DiskFull),
-        ("inline", Body::Docm, Fault::DiskFull),
+        ("inline", Body::Text, Fault::None, Dir),
+        ("spool", Body::Text, Fault::None, Dir),
+        ("inline", Body::Docm, Fault::None, Dir),
+        ("spool", Body::Docm, Fault::None, Dir),
+        ("spool", Body::Docm, Fault::Kill, Dir),
+        ("inline", Body::Text, Fault::NextHopDown, Dir),
+        ("spool", Body::Text, Fault::NextHopDown, Dir),
+        ("spool", Body::Docm, Fault::Commands, Dir),
+        ("inline", Body::Docm, Fault::Commands, Dir),
+        ("spool", Body::Docm, Fault::DiskFull, Dir),
+        ("inline", Body::Docm, Fault::DiskFull, Dir),
+        ("inline", Body::Docm, Fault::None, Postgres),
+        ("spool", Body::Docm, Fault::None, Postgres),
+        ("spool", Body::Docm, Fault::Kill, Postgres),
+        ("inline", Body::Docm, Fault::Commands, Postgres),
+        ("inline", Body::Docm, Fault::DatabaseDown, Postgres),
+        ("spool", Body::Docm, Fault::DatabaseDown, Postgres),
     ];
+    let only = std::env::var("ACCOUNTING_ONLY").unwrap_or_default();
     let mut failures = Vec::new();
-    for (mode, body, fault) in runs {
-        let row = run(mode, body, fault);
+    for (mode, body, fault, backend) in runs {
+        if !only.is_empty() && !name(mode, body, fault, backend).contains(&only) {
+            continue;
+        }
+        let row = run(mode, body, fault, backend);
         println!("{}", row.line());
         if row.lost > 0 || !row.verified {
             failures.push(row.name.clone());
@@ -114,9 +137,13 @@ impl Row {
     }
 }
 
-fn run(mode: &str, body: Body, fault: Fault) -> Row {
-    let name = format!(
-        "{mode}, {}{}",
+fn name(mode: &str, body: Body, fault: Fault, backend: Backend) -> String {
+    format!(
+        "{mode}{}, {}{}",
+        match backend {
+            Backend::Dir => "",
+            Backend::Postgres => " (PostgreSQL)",
+        },
         match body {
             Body::Text => "10 KB text",
             Body::Docm => "same docm",
@@ -127,19 +154,33 @@ fn run(mode: &str, body: Body, fault: Fault) -> Row {
             Fault::NextHopDown => ", next hop down 20 s",
             Fault::Commands => ", CLI loop",
             Fault::DiskFull => ", store's disk full for 20 s",
+            Fault::DatabaseDown => ", database down 20 s",
         }
-    );
+    )
+}
+
+fn run(mode: &str, body: Body, fault: Fault, backend: Backend) -> Row {
+    let name = name(mode, body, fault, backend);
     let postfix = Postfix::start();
+    let cluster = (backend == Backend::Postgres).then(PgCluster::start);
     let work = tempfile::tempdir().expect("tempdir");
     let store = work.path().join("store");
     let _mount = (fault == Fault::DiskFull).then(|| Tmpfs::mount(&store, "3m"));
     let policy = work.path().join("policy.toml");
     // Tagged, not held: the lure score of the docm mail would hold it.
     std::fs::write(&policy, "[inbound.lure]\ntag = 4.0\n").expect("policy");
+    let store_config = match &cluster {
+        Some(c) => format!(
+            "[store]\npostgres = \"{}\"\nlocal = \"{}\"",
+            c.url(),
+            store.display()
+        ),
+        None => format!("store = \"{}\"", store.display()),
+    };
     let config = format!(
         r#"hostname = "mugai.test"
-store = "{}"
 policy = "{}"
+{store_config}
 
 [[listener]]
 name = "inbound"
@@ -151,7 +192,6 @@ mode = "{mode}"
 retry_base_secs = 1
 max_connections_per_ip = 100
 "#,
-        store.display(),
         policy.display(),
         postfix.port
     );
@@ -164,7 +204,17 @@ max_connections_per_ip = 100
     let sending = AtomicBool::new(true);
     let started = Instant::now();
     let outcomes = std::thread::scope(|s| {
-        let faults = s.spawn(|| inject(fault, &relay, &port, &sending, &postfix, &store));
+        let faults = s.spawn(|| {
+            inject(
+                fault,
+                &relay,
+                &port,
+                &sending,
+                &postfix,
+                &store,
+                cluster.as_ref(),
+            );
+        });
         let outcomes = send_all(&port, &template);
         sending.store(false, Ordering::Relaxed);
         faults.join().expect("faults");
@@ -182,7 +232,7 @@ max_connections_per_ip = 100
     let (mut delivered, mut quarantined);
     loop {
         delivered = delivered_ids(&postfix);
-        quarantined = quarantined_ids(&store);
+        quarantined = quarantined_ids(&store, cluster.as_ref());
         let settled = accepted
             .iter()
             .all(|i| delivered.contains_key(i) || quarantined.contains(i));
@@ -221,9 +271,17 @@ fn inject(
     sending: &AtomicBool,
     postfix: &Postfix,
     store: &Path,
+    cluster: Option<&PgCluster>,
 ) {
     match fault {
         Fault::None => {}
+        Fault::DatabaseDown => {
+            let cluster = cluster.expect("a database to stop");
+            std::thread::sleep(Duration::from_millis(500));
+            cluster.stop();
+            std::thread::sleep(Duration::from_secs(20));
+            cluster.restart();
+        }
         Fault::DiskFull => {
             std::thread::sleep(Duration::from_secs(20));
             Tmpfs::grow(store, "256m");
@@ -405,9 +463,22 @@ fn delivered_ids(postfix: &Postfix) -> HashMap<usize, usize> {
 }
 
 /// Message numbers the audit log says were held in the quarantine.
-fn quarantined_ids(store: &Path) -> HashSet<usize> {
-    let log = std::fs::read_to_string(store.join("audit.jsonl")).unwrap_or_default();
-    log.lines()
+/// Messages the audit log says were quarantined, from the file or the
+/// database table.
+fn quarantined_ids(store: &Path, cluster: Option<&PgCluster>) -> HashSet<usize> {
+    let lines: Vec<String> = match cluster {
+        Some(c) => postgres::Client::connect(&c.url(), postgres::NoTls)
+            .and_then(|mut db| db.query("SELECT line FROM mugai_audit", &[]))
+            .map(|rows| rows.iter().map(|r| r.get(0)).collect())
+            .unwrap_or_default(),
+        None => std::fs::read_to_string(store.join("audit.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+    };
+    lines
+        .iter()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|r| r["verdict"] == "quarantine")
         .filter_map(|r| acct_number(r["message_id"].as_str()?.as_bytes()))

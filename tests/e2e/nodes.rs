@@ -82,7 +82,12 @@ fn two_nodes_share_one_store() {
         a.ports[outbound],
         "staff@example.lg.jp",
         "partner@example.com",
-        &["--header", "Message-ID: <thread-1@example.lg.jp>", "--body", "議事録です"],
+        &[
+            "--header",
+            "Message-ID: <thread-1@example.lg.jp>",
+            "--body",
+            "議事録です",
+        ],
     );
     assert!(accepted(&sent), "{sent}");
     let reply = send(
@@ -123,7 +128,12 @@ fn two_nodes_share_one_store() {
     let (_eml_dir, eml) = message("mail/macro_docm_meeting.eml.in.zip");
     let eml = eml.to_str().expect("utf-8");
     for n in [&a, &b] {
-        let t = send(n.ports[inbound], "a@example.com", "carol@example.lg.jp", &["--data", eml]);
+        let t = send(
+            n.ports[inbound],
+            "a@example.com",
+            "carol@example.lg.jp",
+            &["--data", eml],
+        );
         assert!(accepted(&t), "{t}");
     }
     postfix.wait_for_mail("carol", 2);
@@ -160,7 +170,12 @@ fn two_nodes_share_one_store() {
     // it cannot record; once it is back, the waiting records go out.
     cluster.stop();
     for args in [&["--data", eml][..], &["--body", "plain text"]] {
-        let t = send(a.ports[inbound], "a@example.com", "dave@example.lg.jp", args);
+        let t = send(
+            a.ports[inbound],
+            "a@example.com",
+            "dave@example.lg.jp",
+            args,
+        );
         assert!(t.contains("<** 451 4.3.0"), "{t}");
     }
     assert!(a.log().contains("ERROR"), "{}", a.log());

@@ -535,8 +535,11 @@ fn message_ids(mails: &[Vec<u8>], prefix: &str) -> Vec<String> {
 fn spooled(store: &std::path::Path) -> usize {
     std::fs::read_dir(store.join("spool")).map_or(0, |d| {
         d.filter(|e| {
-            e.as_ref()
-                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "msg" || x == "eml"))
+            e.as_ref().is_ok_and(|e| {
+                e.path()
+                    .extension()
+                    .is_some_and(|x| x == "msg" || x == "eml")
+            })
         })
         .count()
     })

@@ -80,8 +80,8 @@ pub enum StoreError {
         /// The client's error, with the server's message when there is one.
         source: postgres::Error,
     },
-    /// The store cannot be used as configured (a database migrated by a
-    /// newer mugai, an operation this kind of store does not have).
+    /// The store cannot be used as it is (a database migrated by a newer
+    /// mugai).
     #[error("{0}")]
     Unusable(String),
 }
