@@ -194,3 +194,28 @@ fn a_database_of_a_newer_mugai_or_none_at_all_is_refused() {
     let err = PgStore::open(&tls, local.path()).expect_err("TLS asked for");
     assert!(matches!(err, StoreError::Database { .. }), "{err}");
 }
+
+#[test]
+fn retention_and_a_damaged_entry_in_the_database() {
+    let cluster = PgCluster::start();
+    let local = tempfile::tempdir().expect("local");
+    let store = open(&cluster, &local);
+    let day = 24 * 3600 * 1000;
+    let old = store.quarantine(b"old", entry(day)).expect("old");
+    let young = store.quarantine(b"young", entry(100 * day)).expect("young");
+    let removed = crate::expire(&store, &crate::Retention::default(), 95 * day).expect("expire");
+    assert_eq!(removed, [old]);
+    assert_eq!(store.list().expect("list").len(), 1);
+    assert_eq!(store.verify_audit().expect("chain"), 1, "one purge record");
+    assert_eq!(count(&cluster, "mugai_objects"), 1);
+
+    sql(&cluster)
+        .execute(
+            "UPDATE mugai_quarantine SET entry = '{damaged' WHERE id = $1",
+            &[&young.as_str()],
+        )
+        .expect("damage");
+    let err = store.list().expect_err("damaged");
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+    assert!(err.to_string().contains(young.as_str()), "{err}");
+}
