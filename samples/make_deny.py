@@ -172,6 +172,18 @@ UU_HEAD = (f"From: Tanaka Taro <tanaka@example.lg.jp>{EOL}To: suzuki@city.exampl
            f"Content-Type: text/plain; charset=utf-8{EOL}Content-Transfer-Encoding: 8bit{EOL}{EOL}")
 write("deny", "uuencoded_exe_in_body.eml", UU_HEAD.encode() + UU_BODY.encode(), dangerous=True)
 
+# A message saved as a file and attached as octet-stream (forwarded "as an
+# attachment"), holding a program: walked like message/rfc822, rebuilt
+# without the program.
+def saved_message(subject, parts):
+    head = (f"From: Sato Hanako <sato@example.com>{EOL}To: tanaka@example.lg.jp{EOL}"
+            f"Subject: {subject}{EOL}Date: Fri, 04 Dec 2026 17:00:00 +0900{EOL}"
+            f"Message-ID: <saved-{hashlib.sha256(subject.encode()).hexdigest()[:8]}@example.com>{EOL}"
+            f"MIME-Version: 1.0{EOL}")
+    return multipart(head, parts)
+SAVED = saved_message("請求書", [text_part(BODY), attachment("請求書.exe", b"MZ\x90\x00" + bytes(300))])
+write("deny", "eml_as_file_with_exe.eml", mail("forwarded", "転送メール.eml", SAVED), dangerous=True)
+
 # Benign controls: these arrive as they came.
 write("deny", "control_text_with_bracket_heading.eml",
       mail("control text", "お知らせ.txt", "<お知らせ>\n会議は 3 時からです。\n[会議室]\nURL: https://example.lg.jp/\n".encode("utf-8"),
@@ -180,5 +192,8 @@ write("deny", "control_lzh_text.eml",
       mail("control lzh", "議事録.lzh", lzh_of([("議事録.txt".encode("shift_jis"), "会議は 3 時からです。".encode("shift_jis"))])))
 write("deny", "control_zstd_text.eml",
       mail("control zstd", "notes.txt.zst", zstd_of("会議は 3 時からです。\n".encode("utf-8"))))
+write("deny", "control_eml_as_file.eml",
+      mail("control forwarded", "転送メール.eml",
+           saved_message("議事録", [text_part(BODY), attachment("議事録.txt", "会議は 3 時からです。\n".encode("utf-8"), "text/plain; charset=utf-8")])))
 write("deny", "control_csv_with_formulas.eml",
       mail("control csv", "集計.csv", "品目,金額\n用紙,1200\n合計,=SUM(B2:B2)\n".encode("utf-8"), "text/csv"))

@@ -492,6 +492,19 @@ fn sniff_text(b: &[u8]) -> FileType {
 
 /// Header fields first, `MIME-Version` among them, then a multipart body:
 /// what MHT files and saved messages look like.
+/// A MIME document as a file (a saved message, an MHT page): header
+/// fields up to the first blank line, `MIME-Version` and a multipart
+/// `Content-Type` among them.
+pub(crate) fn is_saved_message(b: &[u8]) -> bool {
+    let start = skip_bom_and_space(b);
+    // Cheap first: the first line must be a header field.
+    let name = start
+        .iter()
+        .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'-')
+        .count();
+    name > 0 && start.get(name) == Some(&b':') && is_mime_document(start)
+}
+
 fn is_mime_document(b: &[u8]) -> bool {
     let end = find(b, b"\r\n\r\n")
         .or_else(|| find(b, b"\n\n"))

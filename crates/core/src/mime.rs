@@ -289,10 +289,13 @@ fn convert(
             // mail-parser hands over an enclosed message it could not decode (or
             // that is nested too deep for it) as opaque text. Any reader of our
             // re-encoded output would see a message, parts and all, so parse it
-            // from the bytes we decoded and inspect it as one.
-            let enclosed = matches!(content_type.as_str(), "message/rfc822" | "message/global")
-                .then(|| MessageParser::default().parse(&decoded))
-                .flatten();
+            // from the bytes we decoded and inspect it as one. So is a message
+            // saved as a file (`.eml` as octet-stream) or an MHT page: walked
+            // and rebuilt part by part, under the header it came with.
+            let enclosed = (matches!(content_type.as_str(), "message/rfc822" | "message/global")
+                || crate::identify::is_saved_message(&decoded))
+            .then(|| MessageParser::default().parse(&decoded))
+            .flatten();
             match enclosed {
                 Some(inner) => {
                     let inner = convert_root(&inner, &path, depth + 1, limits, parts)?;
