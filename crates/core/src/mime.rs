@@ -8,6 +8,7 @@ use mail_parser::{
 };
 
 use crate::limits::Limits;
+use crate::tnef;
 
 /// A MIME entity: headers plus a leaf body, children, or an enclosed message.
 #[derive(Debug, Clone)]
@@ -296,6 +297,11 @@ fn convert(
                 || crate::identify::is_saved_message(&decoded))
             .then(|| MessageParser::default().parse(&decoded))
             .flatten();
+            if enclosed.is_none()
+                && let Some(files) = unpacked_tnef(&decoded, limits)
+            {
+                return tnef_entity(path, &header, filename, files, depth, limits, parts);
+            }
             match enclosed {
                 Some(inner) => {
                     let inner = convert_root(&inner, &path, depth + 1, limits, parts)?;
@@ -325,6 +331,90 @@ fn convert(
         params,
         filename,
         body,
+    })
+}
+
+/// The attachments of a TNEF stream (`winmail.dat`), or `None` when it is
+/// not one or is damaged (then it stays one part, of no checked type).
+fn unpacked_tnef(decoded: &[u8], limits: &Limits) -> Option<Vec<tnef::Attachment>> {
+    if !decoded.starts_with(&tnef::SIGNATURE) {
+        return None;
+    }
+    tnef::unpack(decoded, limits.max_parts).ok()
+}
+
+/// A TNEF part written anew as a `multipart/mixed` of its attachments,
+/// each an ordinary attachment the engine inspects like any other.
+fn tnef_entity(
+    path: String,
+    original_header: &[u8],
+    filename: Option<String>,
+    files: Vec<tnef::Attachment>,
+    depth: usize,
+    limits: &Limits,
+    parts: &mut usize,
+) -> Result<Entity, MimeError> {
+    if depth + 1 > limits.max_mime_depth {
+        return Err(MimeError::TooDeep(limits.max_mime_depth));
+    }
+    let eol: &[u8] = if original_header.windows(2).any(|w| w == b"\r\n") {
+        b"\r\n"
+    } else {
+        b"\n"
+    };
+    let line_end = std::str::from_utf8(eol).unwrap_or("\r\n");
+    let boundary = format!("=_mugai_tnef_{}", path.replace('.', "_"));
+    let was: String = filename
+        .as_deref()
+        .unwrap_or("winmail.dat")
+        .chars()
+        .filter(|c| c.is_ascii_graphic() || *c == ' ')
+        .collect();
+    let header = format!(
+        "Content-Type: multipart/mixed; boundary=\"{boundary}\"{line_end}\
+         Content-Description: {was} (Outlook TNEF) unpacked into its attachments{line_end}"
+    )
+    .into_bytes();
+    // Header blocks end with their last line's break; the blank line
+    // that follows is `blank_line`.
+    let plain = format!(
+        "Content-Type: application/octet-stream{line_end}Content-Disposition: attachment{line_end}\
+         Content-Transfer-Encoding: base64{line_end}"
+    );
+    let mut children = Vec::with_capacity(files.len());
+    for (i, file) in files.into_iter().enumerate() {
+        *parts += 1;
+        if *parts > limits.max_parts {
+            return Err(MimeError::TooManyParts(limits.max_parts));
+        }
+        children.push(Entity {
+            path: join(&path, i + 1),
+            header: crate::header::relabel(
+                plain.as_bytes(),
+                "application/octet-stream",
+                Some(&file.name),
+                eol,
+            ),
+            blank_line: eol.to_vec(),
+            content_type: "application/octet-stream".into(),
+            params: Vec::new(),
+            filename: Some(file.name),
+            // Written out in base64 from what is inspected.
+            body: Body::Leaf(Leaf {
+                raw: Vec::new(),
+                decoded: file.data,
+                canonical: false,
+            }),
+        });
+    }
+    Ok(Entity {
+        path,
+        header,
+        blank_line: eol.to_vec(),
+        content_type: "multipart/mixed".into(),
+        params: Vec::new(),
+        filename: None,
+        body: Body::Multipart { boundary, children },
     })
 }
 

@@ -310,7 +310,7 @@ impl Engine {
             .as_ref()
             .filter(|_| lure_action == LureAction::Tag);
         if tagged.is_some() {
-            root.header = crate::rebuild::tag_subject(
+            root.header = crate::header::tag_subject(
                 &root.header,
                 &lure_policy.subject_tag,
                 line_ending(raw),
