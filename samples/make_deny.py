@@ -119,6 +119,17 @@ write("deny", "zip_with_prefix.eml",
       mail("zip with prefix", "資料.zip", b"\x00\x01prefix" * 40 + zip_of([("invoice.exe", b"MZ" + bytes(200))])),
       dangerous=True)
 # LZH (common in Japan): a level-0 header, `-lh0-` at offset 2.
+# Two zips end to end: zip readers open the second (found from the end),
+# readers that scan forward the first, which holds the program.
+write("deny", "zip_concatenated.eml",
+      mail("concatenated zip", "資料.zip",
+           zip_of([("請求書.exe", b"MZ" + bytes(200))]) + zip_of([("議事録.txt", "会議は 3 時からです。".encode("utf-8"))])),
+      dangerous=True)
+# A RAR archive after a zip's end: RAR readers look for their signature.
+write("deny", "zip_then_rar.eml",
+      mail("zip then rar", "資料.zip",
+           zip_of([("議事録.txt", "会議は 3 時からです。".encode("utf-8"))]) + b"Rar!\x1a\x07\x00" + bytes(64)),
+      dangerous=True)
 LZH = bytes([40, 0]) + b"-lh0-" + struct.pack("<II", 4, 4) + bytes(6) + bytes([11]) + b"invoice.exe" + b"\x00\x00" + b"MZ\x90\x00" + b"\x00"
 write("deny", "lzh_archive.eml", mail("lzh", "資料.lzh", LZH), dangerous=True)
 
@@ -221,6 +232,8 @@ write("deny", "control_zstd_text.eml",
 write("deny", "control_eml_as_file.eml",
       mail("control forwarded", "転送メール.eml",
            saved_message("議事録", [text_part(BODY), attachment("議事録.txt", "会議は 3 時からです。\n".encode("utf-8"), "text/plain; charset=utf-8")])))
+write("deny", "control_docx_trailing_bytes.eml",
+      mail("control docx", "議事録.docx", load("ot_harmless-clean.docx") + b"\r\n\x00trailing"))
 write("deny", "control_tnef_text.eml",
       mail("control tnef", "winmail.dat", tnef_of([("議事録.txt", "会議は 3 時からです。\n".encode("utf-8"))]),
            "application/ms-tnef"))

@@ -102,6 +102,17 @@ impl<'b> Inspector<'b> {
                 ),
             );
         }
+        let after = archive::appended(t, bytes);
+        if after > 0 {
+            self.finding(
+                FindingKind::AppendedData,
+                location,
+                format!(
+                    "{after} bytes after the end of the zip ({}): readers that look for another archive there open that one",
+                    t.name()
+                ),
+            );
+        }
         if let Err(e) = self.budget.check_time() {
             let detail = e.describe(&self.budget.limits);
             self.finding(FindingKind::LimitExceeded, location, detail);

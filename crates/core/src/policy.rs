@@ -167,7 +167,8 @@ pub fn default_action(kind: FindingKind) -> PartAction {
         | FindingKind::Dde
         | FindingKind::ExternalReference
         | FindingKind::EmbeddedObject
-        | FindingKind::PrependedData => PartAction::Disarm,
+        | FindingKind::PrependedData
+        | FindingKind::AppendedData => PartAction::Disarm,
         _ => PartAction::Remove,
     }
 }

@@ -120,11 +120,14 @@ pub enum FindingKind {
     /// behind markup, formulas or anything else): the archive is written
     /// anew without them.
     PrependedData,
+    /// Bytes after a zip's end record (another archive, which readers that
+    /// look for one find there): the archive is written anew without them.
+    AppendedData,
 }
 
 impl FindingKind {
     /// Every kind, in a stable order.
-    pub const ALL: [FindingKind; 24] = [
+    pub const ALL: [FindingKind; 25] = [
         FindingKind::Executable,
         FindingKind::Script,
         FindingKind::Shortcut,
@@ -149,6 +152,7 @@ impl FindingKind {
         FindingKind::YaraMatch,
         FindingKind::UnknownType,
         FindingKind::PrependedData,
+        FindingKind::AppendedData,
     ];
 
     /// The snake_case name used in policy files, reports and headers.
@@ -178,6 +182,7 @@ impl FindingKind {
             FindingKind::YaraMatch => "yara_match",
             FindingKind::UnknownType => "unknown_type",
             FindingKind::PrependedData => "prepended_data",
+            FindingKind::AppendedData => "appended_data",
         }
     }
 
@@ -208,6 +213,7 @@ impl FindingKind {
             FindingKind::YaraMatch => "検出ルール（YARA）への一致",
             FindingKind::UnknownType => "安全を確認できない形式のファイル",
             FindingKind::PrependedData => "アーカイブの前に付けられたデータ",
+            FindingKind::AppendedData => "アーカイブの後に付けられたデータ",
         }
     }
 
@@ -240,6 +246,7 @@ impl FindingKind {
             FindingKind::YaraMatch => "a match of a detection (YARA) rule",
             FindingKind::UnknownType => "a file of a type mugai cannot verify",
             FindingKind::PrependedData => "data in front of an archive",
+            FindingKind::AppendedData => "data after the end of an archive",
         }
     }
 }

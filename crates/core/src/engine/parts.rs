@@ -123,14 +123,14 @@ impl PartWork<'_> {
         let (dir, findings) = (self.dir, &part.findings);
         let here = location(e, e.filename.as_deref());
         let disarmed = match catch_unwind(AssertUnwindSafe(|| {
-            if archive::rebuilds(part.true_type) {
+            if archive::rebuilds(part.true_type) || only_outside_data(part.true_type, findings) {
                 let mut judge = MemberJudge {
                     dir,
                     findings,
                     links,
                     budget,
                 };
-                archive::rebuild(part.true_type, bytes, &here, &mut judge)
+                archive::rebuild(FileType::Zip, bytes, &here, &mut judge)
             } else {
                 disarm::disarm(bytes, part.true_type, document, links, budget)
             }
@@ -339,4 +339,18 @@ fn reborrow<'a>(
         Some(s) => Some(&mut **s),
         None => None,
     }
+}
+
+/// A zip-based document (an Office or OpenDocument package) whose only
+/// findings are bytes outside its archive: written anew as the same
+/// archive, member for member, which leaves them behind.
+fn only_outside_data(t: FileType, findings: &[Finding]) -> bool {
+    t.is_zip_based()
+        && !findings.is_empty()
+        && findings.iter().all(|f| {
+            matches!(
+                f.kind,
+                FindingKind::PrependedData | FindingKind::AppendedData
+            )
+        })
 }

@@ -130,6 +130,10 @@ pub(super) fn rebuild(
     if zip.offset() > 0 {
         removed.push(format!("{} bytes in front of the archive", zip.offset()));
     }
+    let after = super::appended(crate::identify::FileType::Zip, bytes);
+    if after > 0 {
+        removed.push(format!("{after} bytes after the end of the archive"));
+    }
     let mut kept = 0;
     for i in 0..zip.len() {
         let (name, compressed, empty_dir) = {
