@@ -68,6 +68,7 @@ pub(crate) fn run(
     if !removed.is_empty() {
         changes.push(format!("removed {}", removed.join(", ")));
     }
+    changes.extend(report.unpacked.iter().cloned());
     if let Some(lure) = report
         .lure
         .as_ref()

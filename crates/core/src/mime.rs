@@ -28,6 +28,9 @@ pub(crate) struct Entity {
     /// Declared file name, decoded.
     pub(crate) filename: Option<String>,
     pub(crate) body: Body,
+    /// What this entity was before the MIME layer unpacked it (a TNEF
+    /// part now written as a multipart of its attachments).
+    pub(crate) unpacked: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -331,6 +334,7 @@ fn convert(
         params,
         filename,
         body,
+        unpacked: None,
     })
 }
 
@@ -405,8 +409,10 @@ fn tnef_entity(
                 decoded: file.data,
                 canonical: false,
             }),
+            unpacked: None,
         });
     }
+    let count = children.len();
     Ok(Entity {
         path,
         header,
@@ -415,6 +421,10 @@ fn tnef_entity(
         params: Vec::new(),
         filename: None,
         body: Body::Multipart { boundary, children },
+        unpacked: Some(format!(
+            "{was} (Outlook TNEF) unpacked into {count} attachment{}; its rich-text body was not kept",
+            if count == 1 { "" } else { "s" }
+        )),
     })
 }
 

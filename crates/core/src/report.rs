@@ -26,6 +26,11 @@ pub struct Report {
     pub output_sha256: Option<String>,
     /// Every leaf part, in MIME order.
     pub parts: Vec<PartReport>,
+    /// Wrappers written anew as the parts they held (`2: winmail.dat
+    /// (Outlook TNEF) unpacked into 2 attachments; ...`): the message
+    /// changed even when no part did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unpacked: Vec<String>,
     /// The lure score, when the message got that far.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lure: Option<LureReport>,

@@ -177,6 +177,7 @@ impl Engine {
             },
             output_sha256: None,
             parts: Vec::new(),
+            unpacked: Vec::new(),
             lure: None,
             timings_us: Timings {
                 total: micros(started),
@@ -234,6 +235,7 @@ impl Engine {
         };
         let mut leaves = Vec::new();
         collect_leaves(&root, &mut leaves);
+        collect_unpacked(&root, &mut report.unpacked);
         let mut documents = Vec::with_capacity(leaves.len());
         for leaf in &leaves {
             let (part, document) = work.inspect(leaf);
@@ -388,6 +390,17 @@ pub(crate) fn line_ending(raw: &[u8]) -> &'static [u8] {
     match raw.iter().position(|&c| c == b'\n') {
         Some(i) if i > 0 && raw[i - 1] == b'\r' => b"\r\n",
         _ => b"\n",
+    }
+}
+
+fn collect_unpacked(e: &Entity, out: &mut Vec<String>) {
+    if let Some(what) = &e.unpacked {
+        out.push(format!("{}: {what}", e.path));
+    }
+    match &e.body {
+        Body::Leaf(_) => {}
+        Body::Multipart { children, .. } => children.iter().for_each(|c| collect_unpacked(c, out)),
+        Body::Message { inner, .. } => collect_unpacked(inner, out),
     }
 }
 

@@ -64,9 +64,13 @@ pub(super) fn fields(report: &Report, tagged: Option<&LureReport>) -> Vec<(&'sta
     if changed.len() > LISTED {
         actions.push(format!("+{} more", changed.len() - LISTED));
     }
+    for u in &report.unpacked {
+        let path = u.split(':').next().unwrap_or_default();
+        actions.push(format!("{path}=unpacked(tnef)"));
+    }
     let verdict = if changed.iter().any(|(_, c)| *c != Change::Rebuilt) {
         "disarmed"
-    } else if changed.is_empty() {
+    } else if changed.is_empty() && report.unpacked.is_empty() {
         "clean"
     } else {
         "rebuilt"

@@ -583,3 +583,56 @@ fn a_zip_behind_a_prefix_arrives_without_it() {
         }
     }
 }
+
+#[test]
+fn a_tnef_part_arrives_as_the_attachments_it_held() {
+    let raw = sample("deny/control_tnef_text.eml");
+    let out = engine().process(&raw, &Envelope::default());
+    assert_eq!(out.verdict, Verdict::Deliver, "{:?}", out.report.reason);
+    assert_eq!(out.report.unpacked.len(), 1, "{:?}", out.report.unpacked);
+    assert!(out.report.unpacked[0].starts_with("2: winmail.dat (Outlook TNEF)"));
+    let delivered = out.message.expect("delivered");
+    let text = String::from_utf8_lossy(&delivered);
+    assert!(text.contains("X-Mugai-Verdict: rebuilt;"), "{text}");
+    assert!(text.contains("X-Mugai-Actions: 2=unpacked(tnef)"), "{text}");
+    let msg = mail_parser::MessageParser::default()
+        .parse(&delivered)
+        .expect("parses");
+    let names: Vec<&str> = msg
+        .attachments()
+        .filter_map(|a| a.attachment_name())
+        .collect();
+    assert_eq!(names, ["議事録.txt"]);
+    let body = msg.attachments().next().expect("one").contents();
+    assert_eq!(body, "会議は 3 時からです。\n".as_bytes());
+    assert!(!text.contains("ms-tnef"), "no TNEF part is left: {text}");
+}
+
+#[test]
+fn two_zips_end_to_end_cross_as_the_one_zip_readers_show() {
+    let program: &[u8] = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00 a program";
+    let first = zip_of(&[("setup.exe", program)]);
+    let second = zip_of(&[("readme.txt", b"notes")]);
+    let raw = wrap_attachment("files.zip", &[first, second].concat(), "\r\n");
+    let out = engine().process(&raw, &Envelope::default());
+    let delivered = out.message.expect("delivered");
+    let msg = mail_parser::MessageParser::default()
+        .parse(&delivered)
+        .expect("parses");
+    let zip = msg
+        .attachments()
+        .next()
+        .expect("the zip")
+        .contents()
+        .to_vec();
+    assert!(
+        !zip.windows(9).any(|w| w == b"setup.exe"),
+        "the first archive is gone"
+    );
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("a zip");
+    assert_eq!(archive.len(), 1);
+    assert_eq!(
+        archive.by_index(0).expect("member").name().expect("name"),
+        "readme.txt"
+    );
+}

@@ -136,7 +136,8 @@ impl Shared {
             .report
             .parts
             .iter()
-            .any(|p| p.action != PartAction::Keep);
+            .any(|p| p.action != PartAction::Keep)
+            || !outcome.report.unpacked.is_empty();
         outcome.verdict == Verdict::Quarantine || (outcome.verdict == Verdict::Deliver && changed)
     }
 
