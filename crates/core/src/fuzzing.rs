@@ -228,8 +228,32 @@ pub fn tnef(bytes: &[u8]) -> Result<Option<usize>, String> {
         b"\r\n--b--\r\n",
     ]
     .concat();
-    mime_round_trip(&message)?;
+    check_message(&message)?;
     Ok(files.map(|f| f.len()))
+}
+
+/// The `mime` oracle: where parse → rebuild → parse does not keep every
+/// leaf (mail-parser's recovery from corrupt structure is no fixed point),
+/// the engine must not deliver that tree: it quarantines the message, or
+/// delivers a rebuild that does survive it.
+pub fn check_message(raw: &[u8]) -> Result<(), String> {
+    let Err(unstable) = mime_round_trip(raw) else {
+        return Ok(());
+    };
+    let policy = crate::policy::Policy {
+        limits: fuzz_limits(),
+        ..crate::policy::Policy::default()
+    };
+    let engine = Engine::new(policy);
+    let outcome = engine.process(raw, &Envelope::default());
+    if let Some(out) = &outcome.message
+        && let Err(e) = mime_round_trip(out)
+    {
+        return Err(format!(
+            "unstable round trip ({unstable}) delivered, and what was delivered is unstable too ({e})"
+        ));
+    }
+    check_outcome(&engine, &outcome).map_err(|e| format!("unstable round trip ({unstable}): {e}"))
 }
 
 fn leaf_hashes(e: &Entity) -> Vec<[u8; 32]> {

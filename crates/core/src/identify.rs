@@ -502,7 +502,17 @@ pub(crate) fn is_saved_message(b: &[u8]) -> bool {
         .iter()
         .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'-')
         .count();
-    name > 0 && start.get(name) == Some(&b':') && is_mime_document(start)
+    if name == 0 || start.get(name) != Some(&b':') || !is_mime_document(start) {
+        return false;
+    }
+    // A header is text: binary that happens to spell the fields is no
+    // message (and would not read back the same once written as one).
+    let end = find(start, b"\n\n")
+        .or_else(|| find(start, b"\r\n\r\n"))
+        .unwrap_or(start.len().min(8192));
+    start[..end]
+        .iter()
+        .all(|&c| c >= 0x20 || matches!(c, b'\t' | b'\r' | b'\n'))
 }
 
 fn is_mime_document(b: &[u8]) -> bool {
@@ -562,6 +572,20 @@ fn looks_like_text(b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// fuzz tnef d10d9491: binary whose NUL-padded "fields" spell
+    /// MIME-Version and a multipart Content-Type was walked as a message,
+    /// whose rebuild did not read back the same, and the whole message was
+    /// quarantined.
+    #[test]
+    fn fuzz_tnef_d10d9491_binary_that_spells_fields_is_no_message() {
+        let binary = b"x:x\x01\"%\x00\x00W\x00ime-version:~\x00\x97\nmime-version: 1.0\n\
+                       content-type: multipart/mixed\x00\x01\n\nbody";
+        assert!(!is_saved_message(binary));
+        let text =
+            b"MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=b\r\n\r\n--b--\r\n";
+        assert!(is_saved_message(text));
+    }
 
     #[test]
     fn magic_numbers() {

@@ -2,7 +2,8 @@
 //! checked on what comes out. Not a stable API.
 
 pub use crate::fuzzing::{
-    check_disarm, check_html_sanitize, check_lure, check_name, check_outcome, check_rebuild,
-    decode_base64, decode_qp, disarm_file, fuzz_limits, html_to_text, html_tokenize, inspect,
-    inspect_as, inspect_text, lure_engine, mime_round_trip, pdf_load_and_save, sanitize_html, tnef,
+    check_disarm, check_html_sanitize, check_lure, check_message, check_name, check_outcome,
+    check_rebuild, decode_base64, decode_qp, disarm_file, fuzz_limits, html_to_text, html_tokenize,
+    inspect, inspect_as, inspect_text, lure_engine, mime_round_trip, pdf_load_and_save,
+    sanitize_html, tnef,
 };
