@@ -156,7 +156,14 @@ impl Rebuild<'_> {
                 self.multipart(header, &e.blank_line, &container, &parts)
             }
             Body::Message { inner, encoding } => {
-                let body = self.entity(inner, &inner.header, None);
+                // An enclosed message keeps its own line endings: one sent
+                // in base64 need not share the outer message's.
+                let own = Rebuild {
+                    eol: line_ending_of(&inner.header).unwrap_or(self.eol),
+                    replacements: self.replacements,
+                    seed: self.seed,
+                };
+                let body = own.entity(inner, &inner.header, None);
                 match encoding {
                     Cte::Identity => self.join(header, &e.blank_line, &body),
                     _ => {
@@ -278,6 +285,16 @@ impl Rebuild<'_> {
             .find(|b| !clashes(b))
             .unwrap_or_default()
     }
+}
+
+/// The line ending a header block uses, when it has a line break at all.
+fn line_ending_of(header: &[u8]) -> Option<&'static [u8]> {
+    let at = header.iter().position(|&c| c == b'\n')?;
+    Some(if at > 0 && header[at - 1] == b'\r' {
+        b"\r\n"
+    } else {
+        b"\n"
+    })
 }
 
 fn is_container_type(content_type: &str) -> bool {
