@@ -507,12 +507,14 @@ pub(crate) fn is_saved_message(b: &[u8]) -> bool {
     }
     // A header is text: binary that happens to spell the fields is no
     // message (and would not read back the same once written as one).
-    let end = find(start, b"\n\n")
-        .or_else(|| find(start, b"\r\n\r\n"))
-        .unwrap_or(start.len().min(8192));
+    // ESC stays: raw ISO-2022-JP turns up in Japanese headers.
+    let end = find(start, b"\r\n\r\n")
+        .or_else(|| find(start, b"\n\n"))
+        .unwrap_or(start.len())
+        .min(8192);
     start[..end]
         .iter()
-        .all(|&c| c >= 0x20 || matches!(c, b'\t' | b'\r' | b'\n'))
+        .all(|&c| c >= 0x20 || matches!(c, b'\t' | b'\r' | b'\n' | 0x1b))
 }
 
 fn is_mime_document(b: &[u8]) -> bool {
