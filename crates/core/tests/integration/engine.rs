@@ -636,3 +636,27 @@ fn two_zips_end_to_end_cross_as_the_one_zip_readers_show() {
         "readme.txt"
     );
 }
+
+/// fuzz tnef d10d9491 and 21d6264f: binary in a TNEF part whose bytes
+/// spell `MIME-Version` and a multipart `Content-Type` was walked as a
+/// saved message; its rebuild did not read back the same and the whole
+/// message was quarantined. Binary is no header: the part stays one leaf,
+/// removed as a type mugai does not check, and the message is delivered.
+#[test]
+fn fuzz_tnef_binary_that_spells_mime_fields_is_no_saved_message() {
+    for name in [
+        "hostile/fuzz_tnef_d10d9491_binary_spelling_mime_fields.eml",
+        "hostile/fuzz_tnef_21d6264f_binary_spelling_mime_fields.eml",
+    ] {
+        let raw = sample(name);
+        mugai_core::internal::check_message(&raw).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let out = engine().process(&raw, &Envelope::default());
+        assert_eq!(
+            out.verdict,
+            Verdict::Deliver,
+            "{name}: {:?}",
+            out.report.reason
+        );
+        assert_eq!(out.report.parts.len(), 1, "{name}");
+    }
+}
