@@ -339,12 +339,15 @@ fn convert(
 }
 
 /// The attachments of a TNEF stream (`winmail.dat`), or `None` when it is
-/// not one or is damaged (then it stays one part, of no checked type).
+/// not one, is damaged or holds none (then it stays one part, of no
+/// checked type, removed with a notice).
 fn unpacked_tnef(decoded: &[u8], limits: &Limits) -> Option<Vec<tnef::Attachment>> {
     if !decoded.starts_with(&tnef::SIGNATURE) {
         return None;
     }
-    tnef::unpack(decoded, limits.max_parts).ok()
+    tnef::unpack(decoded, limits.max_parts)
+        .ok()
+        .filter(|files| !files.is_empty())
 }
 
 /// A TNEF part written anew as a `multipart/mixed` of its attachments,

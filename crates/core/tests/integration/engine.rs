@@ -660,3 +660,28 @@ fn fuzz_tnef_binary_that_spells_mime_fields_is_no_saved_message() {
         assert_eq!(out.report.parts.len(), 1, "{name}");
     }
 }
+
+/// A TNEF that holds no attachment (an Outlook rich-text body only) is not
+/// unpacked into an empty multipart: it goes, with a notice, like any part
+/// of a type mugai does not check.
+#[test]
+fn a_tnef_without_attachments_is_removed_with_a_notice() {
+    let record = |level: u8, id: u32, data: &[u8]| {
+        let mut r = vec![level];
+        r.extend_from_slice(&id.to_le_bytes());
+        r.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        r.extend_from_slice(data);
+        let sum = data.iter().fold(0u16, |s, &c| s.wrapping_add(u16::from(c)));
+        r.extend_from_slice(&sum.to_le_bytes());
+        r
+    };
+    let mut tnef = vec![0x78, 0x9f, 0x3e, 0x22, 1, 0];
+    tnef.extend(record(1, 0x0008_9006, &[0, 0, 1, 0]));
+    tnef.extend(record(1, 0x0002_800C, b"rich text body\0"));
+    let raw = wrap_attachment("winmail.dat", &tnef, "\r\n");
+    let out = engine().process(&raw, &Envelope::default());
+    assert_eq!(out.verdict, Verdict::Deliver, "{:?}", out.report.reason);
+    assert!(out.report.unpacked.is_empty());
+    let part = out.report.parts.last().expect("the part");
+    assert_eq!(part.action, mugai_core::PartAction::Remove, "{part:?}");
+}
