@@ -23,7 +23,7 @@ pub(crate) fn disarm<'a>(
     if let Some((_, why)) = crate::inspect::unverified(t) {
         return Err(FormatError::Unsupported(format!("not rebuilt: {why}")));
     }
-    match t {
+    let disarmed = match t {
         FileType::Pdf => pdf::disarm(bytes, links, budget),
         FileType::Svg => svg::disarm(bytes),
         // Re-encoded from their pixels: nothing else survives, a zip
@@ -49,7 +49,16 @@ pub(crate) fn disarm<'a>(
             };
             document.disarm(budget)
         }
+    }?;
+    // A rebuild that keeps the bytes around what it took out can keep a
+    // zip whose end record ends the file too (an RTF that never closes
+    // its group): zip readers would still find it, so it is no rebuild.
+    if !t.is_zip_based() && crate::identify::ends_with_zip(&disarmed.bytes) {
+        return Err(FormatError::Unsupported(
+            "a zip still ends the rebuilt file".into(),
+        ));
     }
+    Ok(disarmed)
 }
 
 /// A part rebuilt because the content policy says so, declared anew when

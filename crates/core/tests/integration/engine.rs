@@ -685,3 +685,19 @@ fn a_tnef_without_attachments_is_removed_with_a_notice() {
     let part = out.report.parts.last().expect("the part");
     assert_eq!(part.action, mugai_core::PartAction::Remove, "{part:?}");
 }
+
+/// fuzz disarm 9be76464: an RTF that never closes its group, with a zip
+/// inside whose end record ends the file and an attached template. The
+/// RTF rebuild took the template out and kept the zip, which zip readers
+/// still found: a rebuilt file that a zip ends is no rebuild.
+#[test]
+fn fuzz_disarm_9be76464_a_rebuild_that_a_zip_still_ends_is_refused() {
+    let rtf = sample("hostile/fuzz_disarm_9be76464_rtf_ending_in_a_zip.rtf");
+    mugai_core::internal::check_disarm(&rtf).expect("no active output");
+    let out = engine().process(
+        &wrap_attachment("資料.rtf", &rtf, "\r\n"),
+        &Envelope::default(),
+    );
+    let part = out.report.parts.last().expect("the part");
+    assert_eq!(part.action, mugai_core::PartAction::Remove, "{part:?}");
+}
