@@ -23,6 +23,7 @@
 //!
 //! [`StoreLocation`] is how a configuration names either, and opens it.
 
+mod appender;
 mod audit;
 mod fs;
 mod group;
@@ -124,6 +125,9 @@ pub trait Store: mugai_core::SentLog + Send + Sync {
 
     /// Appends one record to the audit log; durable when this returns.
     fn audit(&self, record: &AuditRecord) -> Result<(), StoreError>;
+
+    /// Whether a failed append left records waiting; cheap, never blocks.
+    fn audit_failing(&self) -> bool;
 
     /// `Ok` when the audit log takes records now. After a failed append
     /// the records left waiting are tried again here; until they are

@@ -14,26 +14,18 @@ use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::files::{io, sync_dir};
+use crate::appender::Appender;
 use crate::audit::{GENESIS, chain_line, line_hash};
-use crate::group::Group;
 use crate::{AuditRecord, ChainError, StoreError, verify_chain};
-
-/// At most this many records wait for a failed audit log to come back.
-const MAX_PENDING: usize = 100_000;
 
 #[derive(Debug)]
 pub(super) struct AuditLog {
     path: PathBuf,
-    /// Records handed in and not yet written, oldest first.
-    queue: Mutex<Vec<AuditRecord>>,
     /// Orders this process's appends; the file lock orders everyone's.
     file: Mutex<AuditFile>,
-    group: Group,
-    /// The last append failed: records wait in `pending`.
-    failing: AtomicBool,
+    appender: Appender,
 }
 
 #[derive(Debug)]
@@ -44,10 +36,6 @@ struct AuditFile {
     /// appended since.
     len: u64,
     last_hash: String,
-    /// Records taken from the queue whose append failed (a full disk),
-    /// written before the next ones so that none is lost while the
-    /// process runs.
-    pending: Vec<AuditRecord>,
 }
 
 fn open_log(path: &Path) -> Result<File, StoreError> {
@@ -64,56 +52,38 @@ impl AuditLog {
         let file = open_log(&path)?;
         Ok(Self {
             path,
-            queue: Mutex::default(),
             // Never equal to a real length: the first append reads the log.
             file: Mutex::new(AuditFile {
                 file,
                 len: u64::MAX,
                 last_hash: GENESIS.to_owned(),
-                pending: Vec::new(),
             }),
-            group: Group::default(),
-            failing: AtomicBool::new(false),
+            appender: Appender::default(),
         })
     }
 
     /// Appends `record`; durable when this returns `Ok`. On failure the
-    /// record stays queued and is written with the next append.
+    /// record waits and is written with the next append.
     pub(super) fn append(&self, record: &AuditRecord) -> Result<(), StoreError> {
-        self.queue
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(record.clone());
-        self.group.commit(|| self.write_queued())
+        self.appender.append(record, |records| self.write(records))
     }
 
     /// `Ok` when the last append succeeded, or when the records a failed
     /// one left waiting can be written now.
     pub(super) fn ready(&self) -> Result<(), StoreError> {
-        if !self.failing.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        self.group.commit(|| self.write_queued())
+        self.appender.ready(|records| self.write(records))
     }
 
-    fn write_queued(&self) -> Result<(), StoreError> {
+    /// Whether records wait for the log to come back.
+    pub(super) fn failing(&self) -> bool {
+        self.appender.failing()
+    }
+
+    fn write(&self, records: &[AuditRecord]) -> Result<(), StoreError> {
         // A poisoned lock means another append panicked midway; the file
         // is truncated back on every failure, so carry on with it.
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        let taken = std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()));
-        file.pending.extend(taken);
-        if file.pending.is_empty() {
-            return Ok(());
-        }
-        let written = file.append_pending(&self.path);
-        if written.is_err() && file.pending.len() > MAX_PENDING {
-            // Bounded memory: past this the log has been down for hours,
-            // and every failure was reported to the caller.
-            let over = file.pending.len() - MAX_PENDING;
-            file.pending.drain(..over);
-        }
-        self.failing.store(written.is_err(), Ordering::Relaxed);
-        written
+        file.append(&self.path, records)
     }
 
     /// Closes the open segment: it becomes `audit-NNNNNN.jsonl` and the
@@ -197,17 +167,17 @@ impl AuditFile {
         }
     }
 
-    /// Appends every waiting record, each whole or not at all, under the
-    /// log's exclusive lock, chained to the log's last line as it is on
-    /// disk (another process may have appended since, or rotated it).
-    fn append_pending(&mut self, path: &Path) -> Result<(), StoreError> {
+    /// Appends `records`, all or none, under the log's exclusive lock,
+    /// chained to the log's last line as it is on disk (another process
+    /// may have appended since, or rotated it).
+    fn append(&mut self, path: &Path, records: &[AuditRecord]) -> Result<(), StoreError> {
         self.lock_current(path)?;
-        let result = self.append_locked(path);
+        let result = self.append_locked(path, records);
         let _ = self.file.unlock();
         result
     }
 
-    fn append_locked(&mut self, path: &Path) -> Result<(), StoreError> {
+    fn append_locked(&mut self, path: &Path, records: &[AuditRecord]) -> Result<(), StoreError> {
         let len = self.file.metadata().map_err(io("reading", path))?.len();
         if len != self.len {
             // Someone else appended, or this is the first append: read the
@@ -232,7 +202,7 @@ impl AuditFile {
         }
         let mut block = Vec::new();
         let mut hash = self.last_hash.clone();
-        for record in &self.pending {
+        for record in records {
             let line = chain_line(&hash, record);
             hash = line_hash(&line);
             block.extend_from_slice(&line);
@@ -250,7 +220,6 @@ impl AuditFile {
         }
         self.len += block.len() as u64;
         self.last_hash = hash;
-        self.pending.clear();
         Ok(())
     }
 }

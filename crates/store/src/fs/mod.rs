@@ -276,6 +276,10 @@ impl Store for FsStore {
         self.audit.append(record)
     }
 
+    fn audit_failing(&self) -> bool {
+        self.audit.failing()
+    }
+
     fn ready(&self) -> Result<(), StoreError> {
         self.audit.ready()
     }

@@ -25,16 +25,14 @@ mod cluster;
 pub use cluster::PgCluster;
 
 use std::path::Path;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use mugai_core::normalize_message_id;
 use postgres::{Client, GenericClient};
 use sha2::{Digest, Sha256};
 
+use crate::appender::Appender;
 use crate::audit::{ChainCheck, GENESIS, chain_line, line_hash};
 use crate::fs::SpoolDir;
-use crate::group::Group;
 use crate::{AuditRecord, ChainError, EntryId, QuarantineEntry, SpoolEntry, Store, StoreError};
 use pool::Pool;
 use schema::MigrateError;
@@ -45,9 +43,6 @@ const MAX_CONNECTIONS: usize = 10;
 /// Serializes audit appends across nodes.
 const AUDIT_LOCK: i64 = 0x6d75_6761_6900_0002;
 
-/// At most this many records wait for the database to come back.
-const MAX_PENDING: usize = 100_000;
-
 /// Records read per query when the chain is verified.
 const VERIFY_BATCH: i64 = 1000;
 
@@ -56,14 +51,7 @@ const VERIFY_BATCH: i64 = 1000;
 pub struct PgStore {
     pool: Pool,
     spool: SpoolDir,
-    /// Records handed in and not yet written.
-    queue: Mutex<Vec<AuditRecord>>,
-    /// Records taken from the queue whose append failed: written before
-    /// the next ones, so that none is lost while the process runs.
-    pending: Mutex<Vec<AuditRecord>>,
-    group: Group,
-    /// The last append failed: records wait in `pending`.
-    failing: AtomicBool,
+    appender: Appender,
 }
 
 impl PgStore {
@@ -90,39 +78,14 @@ impl PgStore {
         Ok(Self {
             pool,
             spool: SpoolDir::open(local.join("spool"))?,
-            queue: Mutex::default(),
-            pending: Mutex::default(),
-            group: Group::default(),
-            failing: AtomicBool::new(false),
+            appender: Appender::default(),
         })
     }
 
-    /// Appends every waiting record in one transaction.
-    fn append_pending(&self) -> Result<(), StoreError> {
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        let taken = std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()));
-        pending.extend(taken);
-        if pending.is_empty() {
-            return Ok(());
-        }
-        match self
-            .pool
-            .with("appending to the audit log", |c| append(c, &pending))
-        {
-            Ok(()) => {
-                pending.clear();
-                self.failing.store(false, Ordering::Relaxed);
-                Ok(())
-            }
-            Err(e) => {
-                if pending.len() > MAX_PENDING {
-                    let over = pending.len() - MAX_PENDING;
-                    pending.drain(..over);
-                }
-                self.failing.store(true, Ordering::Relaxed);
-                Err(e)
-            }
-        }
+    /// Appends `records` in one transaction.
+    fn write(&self, records: &[AuditRecord]) -> Result<(), StoreError> {
+        self.pool
+            .with("appending to the audit log", |c| append(c, records))
     }
 }
 
@@ -282,18 +245,15 @@ impl Store for PgStore {
     }
 
     fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
-        self.queue
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(record.clone());
-        self.group.commit(|| self.append_pending())
+        self.appender.append(record, |records| self.write(records))
+    }
+
+    fn audit_failing(&self) -> bool {
+        self.appender.failing()
     }
 
     fn ready(&self) -> Result<(), StoreError> {
-        if !self.failing.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        self.group.commit(|| self.append_pending())
+        self.appender.ready(|records| self.write(records))
     }
 
     fn verify_audit(&self) -> Result<usize, ChainError> {
