@@ -68,7 +68,7 @@ pub(crate) fn run(
     if !removed.is_empty() {
         changes.push(format!("removed {}", removed.join(", ")));
     }
-    changes.extend(report.unpacked.iter().cloned());
+    changes.extend(report.unpacked.iter().map(|u| u.detail.clone()));
     if let Some(lure) = report
         .lure
         .as_ref()

@@ -51,7 +51,9 @@ pub use policy::{
     ContentPolicy, DirectionPolicy, HtmlMode, LinkMode, NoticeConfig, Policy, PolicyError, Rebuild,
     default_action,
 };
-pub use report::{DisarmReport, EntryReport, MessageInfo, PartReport, Report, Timings};
+pub use report::{
+    DisarmReport, EntryReport, MessageInfo, PartReport, Report, Timings, UnpackedReport,
+};
 pub use vocab::{Direction, FindingKind, MessageAction, PartAction, Severity, Verdict};
 pub use wrap::wrap_attachment;
 #[cfg(feature = "yara")]

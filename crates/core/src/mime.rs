@@ -29,8 +29,9 @@ pub(crate) struct Entity {
     pub(crate) filename: Option<String>,
     pub(crate) body: Body,
     /// What this entity was before the MIME layer unpacked it (a TNEF
-    /// part now written as a multipart of its attachments).
-    pub(crate) unpacked: Option<String>,
+    /// part now written as a multipart of its attachments): the kind of
+    /// wrapper, and what became of it.
+    pub(crate) unpacked: Option<(&'static str, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -424,9 +425,12 @@ fn tnef_entity(
         params: Vec::new(),
         filename: None,
         body: Body::Multipart { boundary, children },
-        unpacked: Some(format!(
-            "{was} (Outlook TNEF) unpacked into {count} attachment{}; its rich-text body was not kept",
-            if count == 1 { "" } else { "s" }
+        unpacked: Some((
+            "tnef",
+            format!(
+                "{was} (Outlook TNEF) unpacked into {count} attachment{}; its rich-text body was not kept",
+                if count == 1 { "" } else { "s" }
+            ),
         )),
     })
 }

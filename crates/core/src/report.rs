@@ -26,11 +26,10 @@ pub struct Report {
     pub output_sha256: Option<String>,
     /// Every leaf part, in MIME order.
     pub parts: Vec<PartReport>,
-    /// Wrappers written anew as the parts they held (`2: winmail.dat
-    /// (Outlook TNEF) unpacked into 2 attachments; ...`): the message
-    /// changed even when no part did.
+    /// Wrappers written anew as the parts they held (a TNEF part as its
+    /// attachments): the message changed even when no part did.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub unpacked: Vec<String>,
+    pub unpacked: Vec<UnpackedReport>,
     /// The lure score, when the message got that far.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lure: Option<LureReport>,
@@ -103,6 +102,17 @@ pub struct PartReport {
     /// removed instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disarm_failed: Option<String>,
+}
+
+/// A wrapper the MIME layer wrote anew as the parts it held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnpackedReport {
+    /// Section path of the wrapper, whose parts are now below it.
+    pub path: String,
+    /// What kind of wrapper: `tnef`.
+    pub kind: String,
+    /// What became of it, in a sentence.
+    pub detail: String,
 }
 
 /// A part as delivered after disarming.

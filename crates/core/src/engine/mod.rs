@@ -29,7 +29,7 @@ use crate::mime::{self, Body, Entity};
 use crate::notice;
 use crate::policy::Policy;
 use crate::rebuild::{Rebuild, Replacement};
-use crate::report::{MessageInfo, PartReport, Report, Timings};
+use crate::report::{MessageInfo, PartReport, Report, Timings, UnpackedReport};
 use crate::vocab::{Direction, MessageAction, PartAction, Verdict};
 
 use parts::PartWork;
@@ -393,9 +393,13 @@ pub(crate) fn line_ending(raw: &[u8]) -> &'static [u8] {
     }
 }
 
-fn collect_unpacked(e: &Entity, out: &mut Vec<String>) {
-    if let Some(what) = &e.unpacked {
-        out.push(format!("{}: {what}", e.path));
+fn collect_unpacked(e: &Entity, out: &mut Vec<UnpackedReport>) {
+    if let Some((kind, detail)) = &e.unpacked {
+        out.push(UnpackedReport {
+            path: e.path.clone(),
+            kind: (*kind).to_owned(),
+            detail: detail.clone(),
+        });
     }
     match &e.body {
         Body::Leaf(_) => {}

@@ -65,8 +65,7 @@ pub(super) fn fields(report: &Report, tagged: Option<&LureReport>) -> Vec<(&'sta
         actions.push(format!("+{} more", changed.len() - LISTED));
     }
     for u in &report.unpacked {
-        let path = u.split(':').next().unwrap_or_default();
-        actions.push(format!("{path}=unpacked(tnef)"));
+        actions.push(format!("{}=unpacked({})", u.path, u.kind));
     }
     let verdict = if changed.iter().any(|(_, c)| *c != Change::Rebuilt) {
         "disarmed"

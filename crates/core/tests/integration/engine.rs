@@ -590,7 +590,13 @@ fn a_tnef_part_arrives_as_the_attachments_it_held() {
     let out = engine().process(&raw, &Envelope::default());
     assert_eq!(out.verdict, Verdict::Deliver, "{:?}", out.report.reason);
     assert_eq!(out.report.unpacked.len(), 1, "{:?}", out.report.unpacked);
-    assert!(out.report.unpacked[0].starts_with("2: winmail.dat (Outlook TNEF)"));
+    assert_eq!(out.report.unpacked[0].path, "2");
+    assert_eq!(out.report.unpacked[0].kind, "tnef");
+    assert!(
+        out.report.unpacked[0]
+            .detail
+            .starts_with("winmail.dat (Outlook TNEF)")
+    );
     let delivered = out.message.expect("delivered");
     let text = String::from_utf8_lossy(&delivered);
     assert!(text.contains("X-Mugai-Verdict: rebuilt;"), "{text}");
