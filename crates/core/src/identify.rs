@@ -270,12 +270,39 @@ fn is_lzh(b: &[u8]) -> bool {
         && b[20] <= 3
 }
 
+/// Where a zip's end-of-central-directory record says things are: the
+/// last such record in the file's last 64 KB.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ZipEnd {
+    /// Just past the record and its comment: the archive's last byte + 1.
+    pub(crate) end: usize,
+    /// Where the archive begins, counted back from its directory; `None`
+    /// for zip64, which records that elsewhere.
+    pub(crate) start: Option<usize>,
+}
+
+pub(crate) fn zip_end(b: &[u8]) -> Option<ZipEnd> {
+    let tail = b.len().saturating_sub(65_557);
+    let at = memchr::memmem::rfind(&b[tail..], b"PK\x05\x06")? + tail;
+    let field = |off: usize, n: usize| b.get(at + off..at + off + n);
+    let comment = field(20, 2).map_or(0, |c| usize::from(u16::from_le_bytes([c[0], c[1]])));
+    let u32_at = |off| field(off, 4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+    let start = match (u32_at(12), u32_at(16)) {
+        (Some(size), Some(offset)) if size != u32::MAX && offset != u32::MAX => {
+            at.checked_sub(size as usize)?.checked_sub(offset as usize)
+        }
+        _ => None,
+    };
+    Some(ZipEnd {
+        end: at + 22 + comment,
+        start,
+    })
+}
+
 /// Whether a zip's end-of-central-directory record sits in the last 64 KB
 /// and the directory it points to reads.
 fn has_zip_directory(b: &[u8]) -> bool {
-    let tail = &b[b.len().saturating_sub(65_557)..];
-    memchr::memmem::rfind(tail, b"PK\x05\x06").is_some()
-        && zip::ZipArchive::new(Cursor::new(b)).is_ok()
+    zip_end(b).is_some() && zip::ZipArchive::new(Cursor::new(b)).is_ok()
 }
 
 /// Whether a zip ends the file: its end-of-central-directory record, with
@@ -283,15 +310,7 @@ fn has_zip_directory(b: &[u8]) -> bool {
 /// stored somewhere inside a document (an OLE2 file holding a docx) does
 /// not end it; one appended to make a polyglot does.
 pub(crate) fn ends_with_zip(b: &[u8]) -> bool {
-    let start = b.len().saturating_sub(65_557);
-    let Some(at) = memchr::memmem::rfind(&b[start..], b"PK\x05\x06").map(|i| start + i) else {
-        return false;
-    };
-    let comment = b.get(at + 20..at + 22).map_or(usize::MAX, |c| {
-        usize::from(u16::from_le_bytes([c[0], c[1]]))
-    });
-    at.checked_add(22).and_then(|e| e.checked_add(comment)) == Some(b.len())
-        && zip::ZipArchive::new(Cursor::new(b)).is_ok()
+    zip_end(b).is_some_and(|z| z.end == b.len()) && zip::ZipArchive::new(Cursor::new(b)).is_ok()
 }
 
 /// A DOS header is 64 bytes; anything shorter that starts with "MZ" is text.

@@ -64,14 +64,21 @@ pub(crate) fn rebuilds(t: FileType) -> bool {
 /// readers find the archive from its end, and whatever opens the file by
 /// its name reads the front: a polyglot is never delivered as it came.
 pub(crate) fn has_prefix(t: FileType, bytes: &[u8]) -> bool {
-    if t.is_zip_based() {
-        // A zip whose directory places it later in the file than where the
-        // file starts has something in front, even when that starts with
-        // "PK" (another zip: readers that scan forward see that one).
-        !bytes.starts_with(b"PK") || zip_offset(bytes).is_some_and(|at| at > 0)
-    } else {
-        crate::identify::ends_with_zip(bytes)
+    if !t.is_zip_based() {
+        return crate::identify::ends_with_zip(bytes);
     }
+    // A zip whose directory places it later in the file than where the
+    // file starts has something in front, even when that starts with "PK"
+    // (another zip: readers that scan forward see that one).
+    !bytes.starts_with(b"PK")
+        || match crate::identify::zip_end(bytes).map(|z| z.start) {
+            Some(Some(start)) => start > 0,
+            // zip64 keeps its offsets elsewhere: ask the zip reader.
+            Some(None) => {
+                ::zip::ZipArchive::new(std::io::Cursor::new(bytes)).is_ok_and(|z| z.offset() > 0)
+            }
+            None => false,
+        }
 }
 
 /// Bytes after the end record of a zip-based file (and its comment): a
@@ -81,22 +88,7 @@ pub(crate) fn appended(t: FileType, bytes: &[u8]) -> usize {
     if !t.is_zip_based() {
         return 0;
     }
-    let start = bytes.len().saturating_sub(65_557);
-    let Some(at) = memchr::memmem::rfind(&bytes[start..], b"PK\x05\x06").map(|i| start + i) else {
-        return 0;
-    };
-    let comment = bytes
-        .get(at + 20..at + 22)
-        .map_or(0, |c| usize::from(u16::from_le_bytes([c[0], c[1]])));
-    bytes.len().saturating_sub(at + 22 + comment)
-}
-
-/// Where the zip reader places the archive in `bytes` (its directory's
-/// offsets are counted from there); `None` when it cannot read it.
-fn zip_offset(bytes: &[u8]) -> Option<u64> {
-    ::zip::ZipArchive::new(std::io::Cursor::new(bytes))
-        .ok()
-        .map(|z| z.offset())
+    crate::identify::zip_end(bytes).map_or(0, |z| bytes.len().saturating_sub(z.end))
 }
 
 /// Rebuilds the archive at `location` with the members `judge` keeps, as
