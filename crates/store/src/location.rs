@@ -88,41 +88,30 @@ impl fmt::Display for StoreLocation {
     }
 }
 
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, and
-/// `password=secret` → `password=***` in the `key=value` form.
+/// The database as `postgres://user@host:port/db`, read by the client's
+/// own parser: no password ever shows, whichever form it was given in.
 fn without_password(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://") {
-        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (authority, tail) = rest.split_at(authority_end);
-        if let Some((userinfo, host)) = authority.rsplit_once('@')
-            && let Some((user, _)) = userinfo.split_once(':')
-        {
-            return format!("{scheme}://{user}:***@{host}{}", hide_param(tail));
-        }
-        return format!("{scheme}://{authority}{}", hide_param(tail));
-    }
-    url.split_whitespace()
-        .map(|kv| match kv.split_once('=') {
-            Some(("password", _)) => "password=***".to_owned(),
-            _ => kv.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Hides `password=` among a URL's query parameters.
-fn hide_param(tail: &str) -> String {
-    let Some((path, query)) = tail.split_once('?') else {
-        return tail.to_owned();
+    let Ok(config) = url.parse::<postgres::Config>() else {
+        return "postgres://(an address that does not parse)".into();
     };
-    let query: Vec<String> = query
-        .split('&')
-        .map(|kv| match kv.split_once('=') {
-            Some(("password", _)) => "password=***".to_owned(),
-            _ => kv.to_owned(),
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            postgres::config::Host::Tcp(name) => name.clone(),
+            postgres::config::Host::Unix(path) => path.display().to_string(),
         })
         .collect();
-    format!("{path}?{}", query.join("&"))
+    let port = config
+        .get_ports()
+        .first()
+        .map_or(String::new(), |p| format!(":{p}"));
+    format!(
+        "postgres://{}@{}{port}/{}",
+        config.get_user().unwrap_or(""),
+        hosts.join(","),
+        config.get_dbname().unwrap_or("")
+    )
 }
 
 impl<'de> Deserialize<'de> for StoreLocation {
@@ -172,16 +161,17 @@ mod tests {
         );
         let pg = parse(r#"{"store": "postgres://mugai:s3cret@db/mugai"}"#).expect("url");
         assert_eq!(pg.local_dir(), Path::new("mugai-data"));
-        assert_eq!(pg.to_string(), "postgres://mugai:***@db/mugai");
+        assert_eq!(pg.to_string(), "postgres://mugai@db:5432/mugai");
         let table =
             parse(r#"{"store": {"postgres": "host=db password=s3cret", "local": "/srv/m"}}"#)
                 .expect("table");
         assert_eq!(table.local_dir(), Path::new("/srv/m"));
-        assert_eq!(table.to_string(), "host=db password=***");
+        assert!(!format!("{pg}{table}").contains("s3cret"));
+        assert_eq!(table.to_string(), "postgres://@db/");
         assert!(parse(r#"{"store": {"local": "/srv/m"}}"#).is_err());
         assert_eq!(
-            StoreLocation::parse("postgresql:///m?host=/run/pg&password=x").to_string(),
-            "postgresql:///m?host=/run/pg&password=***"
+            StoreLocation::parse("postgresql:///m?host=/run/pg&password=x&user=u").to_string(),
+            "postgres://u@/run/pg/m"
         );
     }
 }
