@@ -163,8 +163,12 @@ fn rebuild_html(bytes: &[u8], part: &PartInfo, content: &ContentPolicy) -> Rebui
 }
 
 /// The file name for a disarmed part: a macro-enabled extension becomes the
-/// macro-free one when the content did (`報告.docm` → `報告.docx`).
+/// macro-free one when the content did (`報告.docm` → `報告.docx`), and an
+/// archive rebuilt as a zip is named one (`資料.tar.gz` → `資料.zip`).
 pub(crate) fn rename(name: &str, t: FileType) -> String {
+    if t == FileType::Zip {
+        return zip_name(name);
+    }
     const RENAMES: [(&str, &str, FileType); 9] = [
         ("docm", "docx", FileType::Docx),
         ("dotm", "dotx", FileType::Docx),
@@ -191,9 +195,40 @@ pub(crate) fn rename(name: &str, t: FileType) -> String {
     }
 }
 
+/// `name` with its archive extension (`.tar.gz`, `.7z`, `.lzh`, ...)
+/// replaced by `.zip`; a name with none gets `.zip` added.
+fn zip_name(name: &str) -> String {
+    const ARCHIVE: [&str; 17] = [
+        ".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst", ".tgz", ".tbz2", ".txz", ".tzst", ".tar",
+        ".7z", ".lzh", ".lha", ".arj", ".gz", ".bz2", ".xz", ".zst",
+    ];
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".zip") {
+        return name.to_owned();
+    }
+    let stem = ARCHIVE
+        .iter()
+        .find(|ext| lower.ends_with(*ext))
+        .map_or(name, |ext| &name[..name.len() - ext.len()]);
+    if name.chars().all(|c| !c.is_ascii_lowercase()) && name.chars().any(|c| c.is_ascii_uppercase())
+    {
+        format!("{stem}.ZIP")
+    } else {
+        format!("{stem}.zip")
+    }
+}
+
 /// The MIME type a disarmed part is declared as, when its declared one named
-/// the macro-enabled format.
+/// the macro-enabled format or another archive than the zip it became.
 pub(crate) fn content_type(declared: &str, t: FileType) -> String {
+    if t == FileType::Zip {
+        let zip = ["application/zip", "application/x-zip-compressed"];
+        return if zip.iter().any(|z| declared.eq_ignore_ascii_case(z)) {
+            declared.to_owned()
+        } else {
+            "application/zip".into()
+        };
+    }
     if !declared.to_ascii_lowercase().contains("macroenabled") {
         return declared.to_owned();
     }
@@ -277,6 +312,14 @@ mod tests {
         assert_eq!(rename("a.pptm", FileType::Pptm), "a.pptm");
         assert_eq!(rename("a.xlsb", FileType::Xlsb), "a.xlsb");
         assert_eq!(rename("noext", FileType::Docx), "noext");
+        assert_eq!(rename("資料.tar.gz", FileType::Zip), "資料.zip");
+        assert_eq!(rename("OLD.LZH", FileType::Zip), "OLD.ZIP");
+        assert_eq!(rename("a.zip", FileType::Zip), "a.zip");
+        assert_eq!(rename("blob", FileType::Zip), "blob.zip");
+        assert_eq!(
+            content_type("application/x-7z-compressed", FileType::Zip),
+            "application/zip"
+        );
     }
 
     #[test]

@@ -123,14 +123,21 @@ impl PartWork<'_> {
         let (dir, findings) = (self.dir, &part.findings);
         let here = location(e, e.filename.as_deref());
         let disarmed = match catch_unwind(AssertUnwindSafe(|| {
-            if archive::rebuilds(part.true_type) || only_outside_data(part.true_type, findings) {
+            let t = part.true_type;
+            if archive::rebuilds(t) || only_outside_data(t, findings) {
                 let mut judge = MemberJudge {
                     dir,
                     findings,
                     links,
                     budget,
                 };
-                archive::rebuild(FileType::Zip, bytes, &here, &mut judge)
+                // A zip-based document is written anew as the zip it is.
+                let t = if archive::rebuilds(t) {
+                    t
+                } else {
+                    FileType::Zip
+                };
+                archive::rebuild(t, bytes, &here, &mut judge)
             } else {
                 disarm::disarm(bytes, part.true_type, document, links, budget)
             }
@@ -285,7 +292,7 @@ impl Rebuilder for MemberJudge<'_> {
         let t = names::rendered_as(identify(data), Some(name), None);
         if archive::rebuilds(t) && unwanted_inside(self.dir, self.findings, location) {
             let rebuilt = archive::rebuild(t, data, location, self).ok()?;
-            return Some((name.to_owned(), rebuilt));
+            return Some((disarm::rename(name, identify(&rebuilt.bytes)), rebuilt));
         }
         if action != PartAction::Disarm {
             return None;

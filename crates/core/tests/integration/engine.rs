@@ -707,3 +707,52 @@ fn fuzz_disarm_9be76464_a_rebuild_that_a_zip_still_ends_is_refused() {
     let part = out.report.parts.last().expect("the part");
     assert_eq!(part.action, mugai_core::PartAction::Remove, "{part:?}");
 }
+
+#[test]
+fn a_tar_gz_loses_its_unwanted_members_and_arrives_as_a_zip() {
+    let program: &[u8] = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00 a program";
+    let inner = zip_of(&[("run.js", b"WScript.Echo(1)"), ("readme.txt", b"inner notes")]);
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, data) in [
+        ("資料/議事録.txt", "会議の議事録です".as_bytes()),
+        ("資料/setup.exe", program),
+        ("資料/inner.zip", &inner),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        tar.append_data(&mut header, name, data).expect("member");
+    }
+    let tar = tar.into_inner().expect("tar");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &tar).expect("gzip");
+    let raw = wrap_attachment("資料.tar.gz", &gz.finish().expect("gzip"), "\r\n");
+
+    let out = engine().process(&raw, &Envelope::default());
+    let part = &out.report.parts[1];
+    assert_eq!(part.action, mugai_core::PartAction::Disarm, "{part:?}");
+    let disarmed = part.disarmed.as_ref().expect("rebuilt");
+    assert_eq!(disarmed.name.as_deref(), Some("資料.zip"));
+    assert_eq!(disarmed.content_type, "application/zip");
+    assert!(
+        disarmed
+            .removed
+            .contains(&"資料.tar (now 資料.zip): 資料/setup.exe: removed from the archive".to_owned()),
+        "{:?}",
+        disarmed.removed
+    );
+
+    let members = delivered_members(out.message.as_ref().unwrap(), "資料.zip");
+    assert_eq!(members.len(), 1, "the gzip's one member, the tar");
+    assert_eq!(members[0].0, "資料.zip", "the tar, itself written as a zip");
+    let mut tar_as_zip = zip::ZipArchive::new(std::io::Cursor::new(members[0].1.clone())).unwrap();
+    let names: Vec<String> = (0..tar_as_zip.len())
+        .map(|i| tar_as_zip.by_index(i).unwrap().name().unwrap().into_owned())
+        .collect();
+    assert_eq!(names, ["資料/議事録.txt", "資料/inner.zip"]);
+    let mut inner = Vec::new();
+    std::io::Read::read_to_end(&mut tar_as_zip.by_index(1).unwrap(), &mut inner).unwrap();
+    let mut inner = zip::ZipArchive::new(std::io::Cursor::new(inner)).unwrap();
+    assert_eq!(inner.len(), 1);
+    assert_eq!(inner.by_index(0).unwrap().name().unwrap(), "readme.txt");
+}

@@ -5,6 +5,7 @@
 
 mod iso;
 mod lzh;
+mod repack;
 mod sevenz;
 mod stream;
 mod tar;
@@ -53,9 +54,10 @@ pub(crate) trait Rebuilder {
 }
 
 /// Whether archives of type `t` are rebuilt member by member instead of
-/// removed whole when some members are not wanted.
+/// removed whole when some members are not wanted. A disk image is not: it
+/// is removed for what it is.
 pub(crate) fn rebuilds(t: FileType) -> bool {
-    t == FileType::Zip
+    t.is_archive() && t != FileType::Iso
 }
 
 /// Whether `bytes`, of true type `t`, hold a zip behind other data: a zip
@@ -93,7 +95,7 @@ pub(crate) fn appended(t: FileType, bytes: &[u8]) -> usize {
 
 /// Rebuilds the archive at `location` with the members `judge` keeps, as
 /// they came or reworked; the others are left out, a line each in
-/// `removed`.
+/// `removed`. A zip stays a zip; other archives become one.
 pub(crate) fn rebuild(
     t: FileType,
     bytes: &[u8],
@@ -102,6 +104,7 @@ pub(crate) fn rebuild(
 ) -> Result<Disarmed, FormatError> {
     match t {
         FileType::Zip => zip::rebuild(bytes, location, judge),
+        t if rebuilds(t) => repack::repack(t, bytes, location, judge),
         _ => Err(FormatError::Unsupported(format!(
             "{} archives are not rebuilt member by member",
             t.name()
