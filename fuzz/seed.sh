@@ -52,6 +52,20 @@ for f in pathlib.Path(sys.argv[1]).glob("*tnef*.eml"):
             data = part.get_payload(decode=True) or b""
             (pathlib.Path(sys.argv[2]) / (f.stem + ".tnef")).write_bytes(data)
 PY
+# Outlook messages from the samples that carry one.
+mkdir -p corpus/msg
+python3 - "$D" corpus/msg <<'PY'
+import email, pathlib, sys
+for f in pathlib.Path(sys.argv[1]).glob("*msg*.eml"):
+    try:
+        parts = list(email.message_from_bytes(f.read_bytes()).walk())
+    except Exception:  # a hostile sample Python's parser cannot take
+        continue
+    for part in parts:
+        data = part.get_payload(decode=True) or b""
+        if data.startswith(bytes.fromhex("D0CF11E0A1B11AE1")):
+            (pathlib.Path(sys.argv[2]) / (f.stem + ".msg")).write_bytes(data)
+PY
 seed ole "$D"/*.doc "$D"/*.xls "$D"/*.ppt "$D"/*.msi
 seed pdf "$D"/*.pdf
 seed disarm "$D"/*.docx "$D"/*.docm "$D"/*.dotm "$D"/*.xlsx "$D"/*.xlsm "$D"/*.xlsb "$D"/*.pptx "$D"/*.pptm "$D"/*.rtf "$D"/*.doc "$D"/*.xls "$D"/*.ppt "$D"/*.odt

@@ -221,6 +221,58 @@ def saved_message(subject, parts):
 SAVED = saved_message("請求書", [text_part(BODY), attachment("請求書.exe", b"MZ\x90\x00" + bytes(300))])
 write("deny", "eml_as_file_with_exe.eml", mail("forwarded", "転送メール.eml", SAVED), dangerous=True)
 
+# Outlook .msg files (compound files, written by samples/cfb.py): rewritten
+# as the MIME message they hold, each part judged on its own.
+from cfb import cfb_of, msg_of
+MSG_HTML = "<html><body><p>資料です</p><script>location='https://evil.example/'</script></body></html>".encode("utf-8")
+write("deny", "msg_with_exe.eml",
+      mail("msg", "先日の会議の資料です.msg",
+           cfb_of(msg_of("先日の会議の資料です", "資料を添付します。", [("請求書.exe", PROGRAM, 1),
+                                                      ("議事録.txt", "会議は 3 時からです。\n".encode("utf-8"), 1)],
+                         html=MSG_HTML)),
+           "application/vnd.ms-outlook"), dangerous=True)
+write("deny", "msg_with_ole_object.eml",
+      mail("msg object", "資料.msg",
+           cfb_of(msg_of("資料", "資料です。", [("Package", b"\x02\x00run.exe\x00" + PROGRAM, 6)])),
+           "application/vnd.ms-outlook"), dangerous=True)
+write("deny", "msg_enclosed_msg_with_exe.eml",
+      mail("msg in msg", "転送.msg",
+           cfb_of(msg_of("転送", "転送します。",
+                         [("請求書", lambda at: msg_of("請求書", "請求書です。", [("請求書.pdf.exe", PROGRAM, 1)], prefix=at), 5)])),
+           "application/octet-stream"), dangerous=True)
+
+# Messages inside archives: walked, each leaf a member; a message with an
+# unwanted part leaves the archive, a clean one stays.
+SAVED_EXE = saved_message("請求書", [text_part(BODY), attachment("請求書.exe", b"MZ\x90\x00" + bytes(300))])
+write("deny", "zip_with_eml_with_exe.eml",
+      mail("zip eml", "資料.zip", zip_of([("転送メール.eml", SAVED_EXE),
+                                         ("議事録.txt", "会議は 3 時からです。".encode("utf-8"))])), dangerous=True)
+ONE_PART = (f"From: Sato Hanako <sato@example.com>{EOL}Subject: 請求書{EOL}MIME-Version: 1.0{EOL}"
+            f"Content-Type: application/octet-stream; name=\"invoice.exe\"{EOL}"
+            f"Content-Disposition: attachment; filename=\"invoice.exe\"{EOL}"
+            f"Content-Transfer-Encoding: base64{EOL}{EOL}").encode() + __import__("base64").encodebytes(PROGRAM)
+write("deny", "zip_with_one_part_eml_exe.eml",
+      mail("zip one-part eml", "資料.zip", zip_of([("fwd.eml", ONE_PART),
+                                                 ("議事録.txt", "会議は 3 時からです。".encode("utf-8"))])), dangerous=True)
+write("deny", "zip_with_msg_with_exe.eml",
+      mail("zip msg", "資料.zip",
+           zip_of([("会議.msg", cfb_of(msg_of("会議", "資料です。", [("請求書.exe", PROGRAM, 1)]))),
+                   ("議事録.txt", "会議は 3 時からです。".encode("utf-8"))])), dangerous=True)
+
+# Archives other than zip lose their unwanted members and arrive as a zip.
+def tar_of(members):
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime = len(data), 1796600000
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+write("deny", "tar_with_exe.eml",
+      mail("tar", "資料.tar", tar_of([("資料/議事録.txt", "会議は 3 時からです。".encode("utf-8")),
+                                      ("資料/請求書.exe", PROGRAM)])), dangerous=True)
+
 # Benign controls: these arrive as they came.
 write("deny", "control_text_with_bracket_heading.eml",
       mail("control text", "お知らせ.txt", "<お知らせ>\n会議は 3 時からです。\n[会議室]\nURL: https://example.lg.jp/\n".encode("utf-8"),
@@ -239,3 +291,11 @@ write("deny", "control_tnef_text.eml",
            "application/ms-tnef"))
 write("deny", "control_csv_with_formulas.eml",
       mail("control csv", "集計.csv", "品目,金額\n用紙,1200\n合計,=SUM(B2:B2)\n".encode("utf-8"), "text/csv"))
+write("deny", "control_msg_text.eml",
+      mail("control msg", "議事録.msg",
+           cfb_of(msg_of("議事録", "議事録を添付します。", [("議事録.txt", "会議は 3 時からです。\n".encode("utf-8"), 1)])),
+           "application/vnd.ms-outlook"))
+write("deny", "control_zip_with_eml.eml",
+      mail("control zip eml", "転送.zip",
+           zip_of([("転送メール.eml", saved_message("議事録", [text_part(BODY), attachment(
+               "議事録.txt", "会議は 3 時からです。\n".encode("utf-8"), "text/plain; charset=utf-8")]))])))

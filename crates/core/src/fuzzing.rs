@@ -232,6 +232,47 @@ pub fn tnef(bytes: &[u8]) -> Result<Option<usize>, String> {
     Ok(files.map(|f| f.len()))
 }
 
+/// An Outlook `.msg` on its own, then inside a message: what it is written
+/// as parses as MIME with no part larger than the file (nothing is
+/// decompressed but an RTF body, which stays out of the message), and the
+/// message holding the file survives [`check_message`]. The number of
+/// leaves, or `None` when it is not converted.
+pub fn msg(bytes: &[u8]) -> Result<Option<usize>, String> {
+    let limits = crate::msg::MsgLimits {
+        depth: 4,
+        attachments: 64,
+    };
+    let converted = crate::msg::convert(bytes, limits).ok();
+    let mut leaves = None;
+    if let Some(c) = &converted {
+        if !c.eml.is_ascii() {
+            return Err("the message written is not 7-bit".into());
+        }
+        let root = crate::mime::parse(&c.eml, &fuzz_limits())
+            .map_err(|e| format!("the message written does not parse: {}", e.describe()))?;
+        let all = root.leaves();
+        if let Some(big) = all
+            .iter()
+            .find(|l| l.decoded().len() > bytes.len().max(64) * 64)
+        {
+            return Err(format!("a part of {} bytes", big.decoded().len()));
+        }
+        leaves = Some(all.len());
+    }
+    let message = [
+        &b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+           Content-Type: application/vnd.ms-outlook; name=m.msg\r\n\
+           Content-Transfer-Encoding: base64\r\n\r\n"[..],
+        base64::engine::general_purpose::STANDARD
+            .encode(bytes)
+            .as_bytes(),
+        b"\r\n--b--\r\n",
+    ]
+    .concat();
+    check_message(&message)?;
+    Ok(leaves)
+}
+
 /// The `mime` oracle: where parse → rebuild → parse does not keep every
 /// leaf (mail-parser's recovery from corrupt structure is no fixed point),
 /// the engine must not deliver that tree: it quarantines the message, or

@@ -61,7 +61,7 @@ pub(crate) fn relabel(
 
 /// `name` as RFC 2047 encoded words of at most 45 bytes of UTF-8 each,
 /// separated by spaces; plain when it is printable ASCII without quotes.
-fn rfc2047(name: &str) -> String {
+pub(crate) fn rfc2047(name: &str) -> String {
     if name
         .bytes()
         .all(|c| (b' '..=b'~').contains(&c) && c != b'"' && c != b'\\')

@@ -72,6 +72,8 @@ pub enum FileType {
     // A MIME document as a file: a saved message, or an MHT web archive
     // that Word and browsers open as a page.
     Mime,
+    // An Outlook message saved as a compound file (`.msg`).
+    Msg,
     // The rest.
     Text,
     Empty,
@@ -131,7 +133,7 @@ impl FileType {
             Rtf => Family::Rtf,
             Html | Svg | Xml => Family::Markup,
             Png | Jpeg | Gif | Bmp | Tiff | Webp | Ico => Family::Image,
-            Text | Mime => Family::Text,
+            Text | Mime | Msg => Family::Text,
             Empty | Unknown => Family::Unknown,
         }
     }
@@ -455,6 +457,8 @@ fn refine_ole(b: &[u8]) -> FileType {
         FileType::Xls
     } else if has("PowerPoint Document") {
         FileType::Ppt
+    } else if crate::msg::looks_like_msg(&cf) {
+        FileType::Msg
     } else {
         FileType::Ole
     }
@@ -534,6 +538,33 @@ pub(crate) fn is_saved_message(b: &[u8]) -> bool {
     start[..end]
         .iter()
         .all(|&c| c >= 0x20 || matches!(c, b'\t' | b'\r' | b'\n' | 0x1b))
+}
+
+/// Whether `b` starts as a message does, whatever its shape (one part
+/// too): a header field first, and fields a message has among them. With
+/// a name saying `.eml`, that is what a mail client opens as a message.
+pub(crate) fn starts_like_message(b: &[u8]) -> bool {
+    let start = skip_bom_and_space(b);
+    let end = find(start, b"\n\n")
+        .or_else(|| find(start, b"\r\n\r\n"))
+        .unwrap_or(start.len())
+        .min(8192);
+    let header = String::from_utf8_lossy(&start[..end]).to_ascii_lowercase();
+    let first = header.lines().next().unwrap_or_default();
+    let field = first.split_once(':').is_some_and(|(n, _)| {
+        !n.is_empty() && n.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+    });
+    field
+        && [
+            "from:",
+            "subject:",
+            "content-type:",
+            "mime-version:",
+            "date:",
+            "received:",
+        ]
+        .iter()
+        .any(|f| header.lines().any(|l| l.starts_with(f)))
 }
 
 fn is_mime_document(b: &[u8]) -> bool {

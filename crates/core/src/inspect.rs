@@ -8,9 +8,9 @@ use crate::formats::archive::{self, Members};
 use crate::formats::{Document, FormatError, Inspection, html, pdf, text};
 use crate::identify::{FileType, identify};
 use crate::limits::{Budget, Exhausted};
-use crate::names;
 use crate::report::EntryReport;
 use crate::vocab::FindingKind;
+use crate::{mime, msg, names};
 
 pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
@@ -89,7 +89,17 @@ impl<'b> Inspector<'b> {
         // Text a client renders as markup, by its declared type or name, is
         // judged as markup.
         let rendered = names::rendered_as(t, name, declared_mime);
-        if let Some((kind, detail)) = type_finding(t).or_else(|| unverified(rendered)) {
+        // A message in an archive is walked as one. At the top, the MIME
+        // layer has already opened every message it could read.
+        let rendered =
+            if depth > 0 && rendered == FileType::Text && names::is_message_file(bytes, name) {
+                FileType::Mime
+            } else {
+                rendered
+            };
+        let walked = depth > 0 && matches!(rendered, FileType::Mime | FileType::Msg);
+        let unchecked = || unverified(rendered).filter(|_| !walked);
+        if let Some((kind, detail)) = type_finding(t).or_else(unchecked) {
             self.finding(kind, location, detail.into());
         }
         if archive::has_prefix(t, bytes) {
@@ -150,6 +160,10 @@ impl<'b> Inspector<'b> {
     ) -> Option<Document<'a>> {
         if t.is_archive() {
             self.walk_archive(t, bytes, hash, location, depth);
+            return None;
+        }
+        if depth > 0 && matches!(t, FileType::Mime | FileType::Msg) {
+            self.walk_message(t, bytes, location, depth);
             return None;
         }
         if let Some(opened) = Document::open(bytes, t, self.budget) {
@@ -219,6 +233,68 @@ impl<'b> Inspector<'b> {
         for f in &mut self.findings[first..] {
             if let Some(rule) = f.rule.as_mut() {
                 rule.action = None;
+            }
+        }
+    }
+
+    /// A message inside an archive (a saved `.eml`, an MHT page, an
+    /// Outlook `.msg` read as the MIME it holds): each leaf is a member, as
+    /// in an archive, and so is the RTF body a `.msg` keeps beside its
+    /// text; what a `.msg` holds that is neither is a finding.
+    fn walk_message(&mut self, t: FileType, bytes: &[u8], location: &str, depth: usize) {
+        if depth >= self.budget.limits.max_archive_depth {
+            let detail = format!(
+                "message nested deeper than {} levels",
+                self.budget.limits.max_archive_depth
+            );
+            self.finding(FindingKind::LimitExceeded, location, detail);
+            return;
+        }
+        let limits = self.budget.limits.clone();
+        let converted;
+        let eml = if t == FileType::Msg {
+            let msg_limits = msg::MsgLimits {
+                depth: limits.max_archive_depth,
+                attachments: limits.max_parts,
+            };
+            converted = match msg::convert(bytes, msg_limits) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.finding(FindingKind::Malformed, location, e.to_string());
+                    return;
+                }
+            };
+            for (kind, detail) in &converted.left_out {
+                self.finding(*kind, location, detail.clone());
+            }
+            if let Some(rtf) = &converted.rtf
+                && self.member("message.rtf", rtf, location, depth).is_err()
+            {
+                return;
+            }
+            &converted.eml[..]
+        } else {
+            bytes
+        };
+        let root = match mime::parse(eml, &limits) {
+            Ok(root) => root,
+            Err(e) => {
+                let kind = if e.is_limit() {
+                    FindingKind::LimitExceeded
+                } else {
+                    FindingKind::Malformed
+                };
+                self.finding(kind, location, e.describe());
+                return;
+            }
+        };
+        for leaf in root.leaves() {
+            let name = leaf
+                .filename
+                .clone()
+                .unwrap_or_else(|| format!("part {}", leaf.path));
+            if self.member(&name, leaf.decoded(), location, depth).is_err() {
+                return;
             }
         }
     }
@@ -363,7 +439,8 @@ pub(crate) fn unverified(t: FileType) -> Option<(FindingKind, &'static str)> {
         Xml => "XML of no dialect mugai checks (Office and OpenDocument XML run macros)",
         Ico => "icon file, not re-encoded",
         Mime => "MIME document (a saved message, or an MHT web archive Word opens as a page)",
-        Ole => "OLE2 file of no kind mugai checks (Outlook .msg, Visio, Publisher, ...)",
+        Msg => "Outlook message mugai could not read (damaged, or beyond its limits)",
+        Ole => "OLE2 file of no kind mugai checks (Visio, Publisher, ...)",
         _ => "content of a type mugai cannot identify",
     };
     Some((FindingKind::UnknownType, why))

@@ -27,6 +27,7 @@ pub mod internal;
 mod limits;
 mod lure;
 mod mime;
+mod msg;
 mod names;
 mod notice;
 mod policy;

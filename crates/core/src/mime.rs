@@ -8,7 +8,7 @@ use mail_parser::{
 };
 
 use crate::limits::Limits;
-use crate::tnef;
+use crate::{msg, tnef};
 
 /// A MIME entity: headers plus a leaf body, children, or an enclosed message.
 #[derive(Debug, Clone)]
@@ -32,6 +32,31 @@ pub(crate) struct Entity {
     /// part now written as a multipart of its attachments): the kind of
     /// wrapper, and what became of it.
     pub(crate) unpacked: Option<(&'static str, String)>,
+}
+
+impl Entity {
+    /// The leaves under this entity (itself, if it is one), in order.
+    pub(crate) fn leaves(&self) -> Vec<&Entity> {
+        let mut out = Vec::new();
+        self.collect_leaves(&mut out);
+        out
+    }
+
+    fn collect_leaves<'e>(&'e self, out: &mut Vec<&'e Entity>) {
+        match &self.body {
+            Body::Leaf(_) => out.push(self),
+            Body::Multipart { children, .. } => children.iter().for_each(|c| c.collect_leaves(out)),
+            Body::Message { inner, .. } => inner.collect_leaves(out),
+        }
+    }
+
+    /// A leaf's body after transfer decoding; empty for containers.
+    pub(crate) fn decoded(&self) -> &[u8] {
+        match &self.body {
+            Body::Leaf(l) => &l.decoded,
+            _ => &[],
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -298,13 +323,18 @@ fn convert(
             // saved as a file (`.eml` as octet-stream) or an MHT page: walked
             // and rebuilt part by part, under the header it came with.
             let enclosed = (matches!(content_type.as_str(), "message/rfc822" | "message/global")
-                || crate::identify::is_saved_message(&decoded))
+                || crate::names::is_message_file(&decoded, filename.as_deref()))
             .then(|| MessageParser::default().parse(&decoded))
             .flatten();
             if enclosed.is_none()
                 && let Some(files) = unpacked_tnef(&decoded, limits)
             {
                 return tnef_entity(path, &header, filename, files, depth, limits, parts);
+            }
+            if enclosed.is_none()
+                && let Some(converted) = converted_msg(&decoded, limits)
+            {
+                return msg_entity(path, &header, filename, converted, depth, limits, parts);
             }
             match enclosed {
                 Some(inner) => {
@@ -431,6 +461,90 @@ fn tnef_entity(
                 "{was} (Outlook TNEF) unpacked into {count} attachment{}; its rich-text body was not kept",
                 if count == 1 { "" } else { "s" }
             ),
+        )),
+    })
+}
+
+/// An Outlook `.msg` written as MIME, or `None` when it is not one or
+/// cannot be read (then it stays one part, removed with a notice).
+fn converted_msg(decoded: &[u8], limits: &Limits) -> Option<msg::Converted> {
+    if !decoded.starts_with(&msg::SIGNATURE) {
+        return None;
+    }
+    let limits = msg::MsgLimits {
+        depth: limits.max_archive_depth,
+        attachments: limits.max_parts,
+    };
+    msg::convert(decoded, limits).ok()
+}
+
+/// An Outlook `.msg` part written anew as the MIME message it holds
+/// (`message/rfc822`, named `.eml`), which the engine walks and rebuilds
+/// like any enclosed message.
+fn msg_entity(
+    path: String,
+    original_header: &[u8],
+    filename: Option<String>,
+    converted: msg::Converted,
+    depth: usize,
+    limits: &Limits,
+    parts: &mut usize,
+) -> Result<Entity, MimeError> {
+    let eol: &[u8] = if original_header.windows(2).any(|w| w == b"\r\n") {
+        b"\r\n"
+    } else {
+        b"\n"
+    };
+    let line_end = std::str::from_utf8(eol).unwrap_or("\r\n");
+    let was = filename.as_deref().unwrap_or("message.msg");
+    let stem = match was.rsplit_once('.') {
+        Some((stem, ext)) if ext.eq_ignore_ascii_case("msg") => stem,
+        _ => was,
+    };
+    let name = format!("{stem}.eml");
+    // The message is ASCII with CRLF line ends; it takes the outer ones.
+    let eml = if eol == b"\n" {
+        String::from_utf8_lossy(&converted.eml)
+            .replace("\r\n", "\n")
+            .into_bytes()
+    } else {
+        converted.eml
+    };
+    let inner = MessageParser::default()
+        .parse(&eml)
+        .ok_or(MimeError::Unparseable)?;
+    let inner = convert_root(&inner, &path, depth + 1, limits, parts)?;
+    let shown: String = was
+        .chars()
+        .filter(|c| c.is_ascii_graphic() || *c == ' ')
+        .collect();
+    let plain = format!(
+        "Content-Type: message/rfc822{line_end}Content-Disposition: attachment{line_end}\
+         Content-Description: {shown} (Outlook message) written as MIME{line_end}"
+    );
+    let mut left: Vec<&str> = converted.left_out.iter().map(|(_, s)| s.as_str()).collect();
+    if converted.rtf.is_some() {
+        left.push("the RTF copy of the body (the text is kept)");
+    }
+    let left_out = if left.is_empty() {
+        String::new()
+    } else {
+        format!("; left out: {}", left.join("; "))
+    };
+    Ok(Entity {
+        path,
+        header: crate::header::relabel(plain.as_bytes(), "message/rfc822", Some(&name), eol),
+        blank_line: eol.to_vec(),
+        content_type: "message/rfc822".into(),
+        params: Vec::new(),
+        filename: Some(name.clone()),
+        body: Body::Message {
+            inner: Box::new(inner),
+            encoding: Cte::Identity,
+        },
+        unpacked: Some((
+            "msg",
+            format!("{was} (Outlook message) rewritten as {name}{left_out}"),
         )),
     })
 }

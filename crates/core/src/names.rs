@@ -98,6 +98,17 @@ pub(crate) fn rendered_as(
     }
 }
 
+/// A message as a file: a saved multipart message or MHT page whatever
+/// its name, or anything that starts like a message under a name a mail
+/// client or browser opens as one (`.eml`, `.mht`).
+pub(crate) fn is_message_file(b: &[u8], name: Option<&str>) -> bool {
+    crate::identify::is_saved_message(b)
+        || name
+            .and_then(extension)
+            .is_some_and(|ext| matches!(ext.as_str(), "eml" | "mht" | "mhtml" | "mhtm"))
+            && crate::identify::starts_like_message(b)
+}
+
 fn class_of(ext: &str) -> Option<FindingKind> {
     let is = |list: &[&str]| list.contains(&ext);
     if is(EXECUTABLE) {

@@ -5,7 +5,7 @@ use crate::vocab::FindingKind;
 // Names shown to people never carry the bidi controls used to disguise them.
 use crate::names::BIDI;
 use crate::policy::NoticeConfig;
-use crate::report::PartReport;
+use crate::report::{PartReport, UnpackedReport};
 
 /// Short reference quoted when asking for the original.
 pub(crate) fn reference(message_sha256: &str) -> &str {
@@ -81,10 +81,12 @@ pub(crate) fn removed_part(part: &PartReport, reference: &str, cfg: &NoticeConfi
     t
 }
 
-/// The notice placed first in a message whose parts were removed or disarmed.
+/// The notice placed first in a message whose parts were removed or
+/// disarmed, or whose wrappers were opened.
 pub(crate) fn summary(
     removed: &[&PartReport],
     disarmed: &[&PartReport],
+    unpacked: &[UnpackedReport],
     reference: &str,
     cfg: &NoticeConfig,
 ) -> String {
@@ -92,6 +94,20 @@ pub(crate) fn summary(
         "[mugai] このメールは無害化されました。\n\
          This message was sanitized.\n",
     );
+    if !unpacked.is_empty() {
+        t.push_str(
+            "\n以下の添付ファイルは、中身を取り出して通常の形式でお届けしています。\n\
+             The following attachments were opened and are delivered in a plain form.\n\n",
+        );
+    }
+    for u in unpacked {
+        let ja = match u.kind.as_str() {
+            "tnef" => "Outlook の winmail.dat を、中の添付ファイルに展開しました",
+            "msg" => "Outlook のメッセージ (.msg) を、メール形式 (.eml) に書き直しました",
+            _ => "中身を取り出しました",
+        };
+        t.push_str(&format!("■ {ja}\n  {}\n", shown(&u.detail)));
+    }
     if !removed.is_empty() {
         t.push_str(
             "\n以下の添付ファイルを削除しています。\n\

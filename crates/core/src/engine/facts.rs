@@ -8,7 +8,7 @@ use crate::mime::{Entity, Headline};
 use crate::rebuild::Replacement;
 use crate::report::Report;
 
-use super::{Envelope, charset, decoded};
+use super::{Envelope, charset};
 
 /// What lure scoring needs from the parsed message and the inspection.
 pub(super) fn lure_facts(
@@ -59,7 +59,7 @@ pub(super) fn lure_facts(
         // must not change when it is sanitized again.
         bodies.push(lure::BodyText {
             location,
-            text: lure::decode_text(decoded(leaf), charset(leaf)),
+            text: lure::decode_text(leaf.decoded(), charset(leaf)),
             html,
         });
     }

@@ -233,8 +233,7 @@ impl Engine {
             budget: Budget::new(limits),
             scanner: self.scanner(),
         };
-        let mut leaves = Vec::new();
-        collect_leaves(&root, &mut leaves);
+        let leaves = root.leaves();
         collect_unpacked(&root, &mut report.unpacked);
         let mut documents = Vec::with_capacity(leaves.len());
         for leaf in &leaves {
@@ -305,8 +304,17 @@ impl Engine {
             let text = notice::removed_part(p, &reference, &self.policy.notice);
             replacements.insert(p.path.clone(), Replacement::Notice(text));
         }
-        let summary = (!removed.is_empty() || !disarmed.is_empty())
-            .then(|| notice::summary(&removed, &disarmed, &reference, &self.policy.notice));
+        let unpacked = &report.unpacked;
+        let summary =
+            (!removed.is_empty() || !disarmed.is_empty() || !unpacked.is_empty()).then(|| {
+                notice::summary(
+                    &removed,
+                    &disarmed,
+                    unpacked,
+                    &reference,
+                    &self.policy.notice,
+                )
+            });
         let tagged = report
             .lure
             .as_ref()
@@ -408,24 +416,9 @@ fn collect_unpacked(e: &Entity, out: &mut Vec<UnpackedReport>) {
     }
 }
 
-fn collect_leaves<'e>(e: &'e Entity, out: &mut Vec<&'e Entity>) {
-    match &e.body {
-        Body::Leaf(_) => out.push(e),
-        Body::Multipart { children, .. } => children.iter().for_each(|c| collect_leaves(c, out)),
-        Body::Message { inner, .. } => collect_leaves(inner, out),
-    }
-}
-
 fn charset(e: &Entity) -> Option<&str> {
     e.params
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("charset"))
         .map(|(_, v)| v.as_str())
-}
-
-fn decoded(e: &Entity) -> &[u8] {
-    match &e.body {
-        Body::Leaf(l) => &l.decoded,
-        _ => &[],
-    }
 }

@@ -17,7 +17,7 @@ use crate::rebuild::Replacement;
 use crate::report::{DisarmReport, PartReport};
 use crate::vocab::{FindingKind, PartAction};
 
-use super::{charset, decoded};
+use super::charset;
 
 /// What the work on every part of one message shares: the direction's
 /// policy, the message's budget and the rules scanner.
@@ -39,7 +39,7 @@ impl PartWork<'_> {
     /// Inspects one leaf. A document opened to look inside comes back with
     /// the report, for disarm to consume.
     pub(super) fn inspect<'e>(&mut self, e: &'e Entity) -> (PartReport, Option<Document<'e>>) {
-        let bytes = decoded(e);
+        let bytes = e.decoded();
         let hash = sha256(bytes);
         let location = location(e, e.filename.as_deref());
         let mut ins = Inspector::new(&mut self.budget);
@@ -117,7 +117,7 @@ impl PartWork<'_> {
         part: &mut PartReport,
         document: Option<Document<'e>>,
     ) -> Option<Replacement> {
-        let bytes = decoded(e);
+        let bytes = e.decoded();
         let links = self.content.links;
         let budget = &mut self.budget;
         let (dir, findings) = (self.dir, &part.findings);
@@ -159,7 +159,7 @@ impl PartWork<'_> {
     /// rebuilds its kind. A part that cannot be rebuilt is removed: what the
     /// policy rebuilds is never delivered as received.
     fn rebuild(&mut self, e: &Entity, part: &mut PartReport) -> Option<Replacement> {
-        let bytes = decoded(e);
+        let bytes = e.decoded();
         let info = PartInfo {
             true_type: part.true_type,
             declared_type: &e.content_type,

@@ -9,8 +9,6 @@ use crate::mime::{self, Entity, MimeError};
 use crate::rebuild::Replacement;
 use crate::report::Report;
 
-use super::{collect_leaves, decoded};
-
 /// The multiset of leaf contents the rebuilt message must hold: kept parts as
 /// inspected, disarmed parts as rebuilt, plus the notices we wrote.
 pub(super) fn expected_leaves(
@@ -47,9 +45,7 @@ pub(super) fn verify(
     serialize: impl Fn(&Entity) -> Vec<u8>,
 ) -> Result<(), String> {
     let root = mime::parse(output, limits).map_err(|e: MimeError| e.describe())?;
-    let mut leaves = Vec::new();
-    collect_leaves(&root, &mut leaves);
-    let mut got: Vec<[u8; 32]> = leaves.iter().map(|e| sha256(decoded(e))).collect();
+    let mut got: Vec<[u8; 32]> = root.leaves().iter().map(|e| sha256(e.decoded())).collect();
     got.sort_unstable();
     if got != expected {
         return Err(format!(

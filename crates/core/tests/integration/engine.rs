@@ -711,7 +711,10 @@ fn fuzz_disarm_9be76464_a_rebuild_that_a_zip_still_ends_is_refused() {
 #[test]
 fn a_tar_gz_loses_its_unwanted_members_and_arrives_as_a_zip() {
     let program: &[u8] = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00 a program";
-    let inner = zip_of(&[("run.js", b"WScript.Echo(1)"), ("readme.txt", b"inner notes")]);
+    let inner = zip_of(&[
+        ("run.js", b"WScript.Echo(1)"),
+        ("readme.txt", b"inner notes"),
+    ]);
     let mut tar = tar::Builder::new(Vec::new());
     for (name, data) in [
         ("資料/議事録.txt", "会議の議事録です".as_bytes()),
@@ -735,9 +738,9 @@ fn a_tar_gz_loses_its_unwanted_members_and_arrives_as_a_zip() {
     assert_eq!(disarmed.name.as_deref(), Some("資料.zip"));
     assert_eq!(disarmed.content_type, "application/zip");
     assert!(
-        disarmed
-            .removed
-            .contains(&"資料.tar (now 資料.zip): 資料/setup.exe: removed from the archive".to_owned()),
+        disarmed.removed.contains(
+            &"資料.tar (now 資料.zip): 資料/setup.exe: removed from the archive".to_owned()
+        ),
         "{:?}",
         disarmed.removed
     );
@@ -755,4 +758,78 @@ fn a_tar_gz_loses_its_unwanted_members_and_arrives_as_a_zip() {
     let mut inner = zip::ZipArchive::new(std::io::Cursor::new(inner)).unwrap();
     assert_eq!(inner.len(), 1);
     assert_eq!(inner.by_index(0).unwrap().name().unwrap(), "readme.txt");
+}
+
+#[test]
+fn an_outlook_msg_arrives_as_the_message_it_held() {
+    let out = engine().process(&sample("deny/control_msg_text.eml"), &Envelope::default());
+    assert_eq!(out.verdict, Verdict::Deliver, "{:?}", out.report.reason);
+    let unpacked = &out.report.unpacked;
+    assert_eq!(unpacked.len(), 1, "{unpacked:?}");
+    assert_eq!(
+        (unpacked[0].path.as_str(), unpacked[0].kind.as_str()),
+        ("2", "msg")
+    );
+    assert_eq!(
+        unpacked[0].detail,
+        "議事録.msg (Outlook message) rewritten as 議事録.eml"
+    );
+    let delivered = out.message.expect("delivered");
+    let outer = mail_parser::MessageParser::default()
+        .parse(&delivered)
+        .expect("parses");
+    let enclosed = outer
+        .attachments()
+        .find(|a| a.attachment_name() == Some("議事録.eml"))
+        .expect("the .msg as an .eml");
+    assert!(enclosed.is_message(), "declared message/rfc822");
+    let inner = enclosed.message().expect("an enclosed message");
+    assert_eq!(inner.subject(), Some("議事録"));
+    assert_eq!(
+        inner
+            .from()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address()),
+        Some("tanaka@example.lg.jp")
+    );
+    assert_eq!(inner.body_text(0).as_deref(), Some("議事録を添付します。"));
+    let files: Vec<(Option<&str>, &[u8])> = inner
+        .attachments()
+        .map(|a| (a.attachment_name(), a.contents()))
+        .collect();
+    assert_eq!(
+        files,
+        [(Some("議事録.txt"), "会議は 3 時からです。\n".as_bytes())]
+    );
+    assert!(
+        outer
+            .attachments()
+            .chain(inner.attachments())
+            .all(|a| !a.contents().starts_with(&[0xD0, 0xCF, 0x11, 0xE0])),
+        "no compound file crosses"
+    );
+}
+
+#[test]
+fn what_a_msg_holds_that_mime_cannot_is_left_out_and_said() {
+    let raw = mugai_core::input::decode_container(&sample("deny/msg_with_ole_object.eml.in.zip"))
+        .expect("sample")
+        .1;
+    let out = engine().process(&raw, &Envelope::default());
+    assert_eq!(out.verdict, Verdict::Deliver, "{:?}", out.report.reason);
+    assert!(
+        out.report.unpacked[0]
+            .detail
+            .ends_with("left out: Package: an OLE object inserted into the message"),
+        "{:?}",
+        out.report.unpacked
+    );
+    let outer = mail_parser::MessageParser::default()
+        .parse(out.message.as_ref().unwrap())
+        .unwrap();
+    let notice = outer.body_text(0).expect("a notice first");
+    assert!(
+        notice.contains("an OLE object inserted into the message"),
+        "{notice}"
+    );
 }
