@@ -52,19 +52,20 @@ for f in pathlib.Path(sys.argv[1]).glob("*tnef*.eml"):
             data = part.get_payload(decode=True) or b""
             (pathlib.Path(sys.argv[2]) / (f.stem + ".tnef")).write_bytes(data)
 PY
-# Outlook messages from the samples that carry one.
-mkdir -p corpus/msg
-python3 - "$D" corpus/msg <<'PY'
+# Outlook messages and ARJ archives from the samples that carry one.
+mkdir -p corpus/msg corpus/arj
+python3 - "$D" corpus <<'PY'
 import email, pathlib, sys
-for f in pathlib.Path(sys.argv[1]).glob("*msg*.eml"):
-    try:
-        parts = list(email.message_from_bytes(f.read_bytes()).walk())
-    except Exception:  # a hostile sample Python's parser cannot take
-        continue
-    for part in parts:
-        data = part.get_payload(decode=True) or b""
-        if data.startswith(bytes.fromhex("D0CF11E0A1B11AE1")):
-            (pathlib.Path(sys.argv[2]) / (f.stem + ".msg")).write_bytes(data)
+for kind, magic in (("msg", "D0CF11E0A1B11AE1"), ("arj", "60EA")):
+    for f in pathlib.Path(sys.argv[1]).glob(f"*{kind}*.eml"):
+        try:
+            parts = list(email.message_from_bytes(f.read_bytes()).walk())
+        except Exception:  # a hostile sample Python's parser cannot take
+            continue
+        for part in parts:
+            data = part.get_payload(decode=True) or b""
+            if data.startswith(bytes.fromhex(magic)):
+                (pathlib.Path(sys.argv[2]) / kind / (f.stem + "." + kind)).write_bytes(data)
 PY
 seed ole "$D"/*.doc "$D"/*.xls "$D"/*.ppt "$D"/*.msi
 seed pdf "$D"/*.pdf

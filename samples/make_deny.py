@@ -273,6 +273,55 @@ write("deny", "tar_with_exe.eml",
       mail("tar", "資料.tar", tar_of([("資料/議事録.txt", "会議は 3 時からです。".encode("utf-8")),
                                       ("資料/請求書.exe", PROGRAM)])), dangerous=True)
 
+# ARJ archives, written by the arj tool (Debian's `arj`, ARJ32 3.10): stored,
+# the LHA-like methods 1-3 and the "fastest" method 4. Names as Japanese
+# Windows writes them (Shift_JIS); the archive's own dates are pinned so
+# that the file is the same on every run.
+def arj_of(members, method):
+    import os, subprocess, tempfile, zlib
+    with tempfile.TemporaryDirectory() as d:
+        names = []
+        for name, data in members:
+            raw = name.encode("shift_jis")
+            path = os.path.join(os.fsencode(d), raw)
+            open(path, "wb").write(data)
+            os.utime(path, (1796600000, 1796600000))
+            names.append(raw)
+        out = os.path.join(os.fsencode(d), b"out.arj")
+        subprocess.run([b"arj", b"a", b"-m%d" % method, b"-y", out] + names, cwd=d,
+                       capture_output=True, check=True)
+        arj = bytearray(open(out, "rb").read())
+    # Every header's dates (written, accessed, created) pinned, and its
+    # byte 7, which ARJ32 fills from the clock too; its CRC written again.
+    at, main = 0, True
+    while True:
+        size = struct.unpack_from("<H", arj, at + 2)[0]
+        if size == 0:
+            return bytes(arj)
+        basic = at + 4
+        fixed = arj[basic]
+        arj[basic + 7] = 0
+        arj[basic + 8:basic + 12] = struct.pack("<I", 0x5B872A00)
+        if main:
+            arj[basic + 12:basic + 16] = struct.pack("<I", 0x5B872A00)
+        elif fixed >= 42:
+            arj[basic + 34:basic + 42] = struct.pack("<II", 0x5B872A00, 0x5B872A00)
+        struct.pack_into("<I", arj, basic + size, zlib.crc32(bytes(arj[basic:basic + size])))
+        at = basic + size + 4
+        while (ext := struct.unpack_from("<H", arj, at)[0]) != 0:
+            at += 2 + ext + 4
+        at += 2
+        if not main:
+            at += struct.unpack_from("<I", arj, basic + 12)[0]
+        main = False
+NOTES = ("議事録\n" + "会議は 3 時からです。予算の資料を確認してください。\n" * 40).encode("utf-8")
+write("deny", "arj_with_exe.eml",
+      mail("arj", "資料.arj", arj_of([("議事録.txt", NOTES), ("請求書.exe", PROGRAM)], 1)), dangerous=True)
+write("deny", "arj_fastest_with_script.eml",
+      mail("arj fastest", "資料.arj",
+           arj_of([("議事録.txt", NOTES), ("run.js", b"WScript.CreateObject('WScript.Shell').Run('calc')")], 4)),
+      dangerous=True)
+
 # Benign controls: these arrive as they came.
 write("deny", "control_text_with_bracket_heading.eml",
       mail("control text", "お知らせ.txt", "<お知らせ>\n会議は 3 時からです。\n[会議室]\nURL: https://example.lg.jp/\n".encode("utf-8"),
@@ -299,3 +348,4 @@ write("deny", "control_zip_with_eml.eml",
       mail("control zip eml", "転送.zip",
            zip_of([("転送メール.eml", saved_message("議事録", [text_part(BODY), attachment(
                "議事録.txt", "会議は 3 時からです。\n".encode("utf-8"), "text/plain; charset=utf-8")]))])))
+write("deny", "control_arj_text.eml", mail("control arj", "議事録.arj", arj_of([("議事録.txt", NOTES)], 2)))

@@ -39,6 +39,7 @@ pub enum FileType {
     Xz,
     Zstd,
     Lzh,
+    Arj,
     Cab,
     // Office.
     Docx,
@@ -101,6 +102,7 @@ impl FileType {
                 | FileType::Xz
                 | FileType::Zstd
                 | FileType::Lzh
+                | FileType::Arj
                 | FileType::Iso
         )
     }
@@ -126,7 +128,9 @@ impl FileType {
             Iso | Udf | Vhd | Vhdx | DiskImg => Family::DiskImage,
             OneNote => Family::OneNote,
             Chm => Family::Help,
-            Zip | SevenZip | Rar | Tar | Gzip | Bzip2 | Xz | Zstd | Lzh | Cab => Family::Archive,
+            Zip | SevenZip | Rar | Tar | Gzip | Bzip2 | Xz | Zstd | Lzh | Arj | Cab => {
+                Family::Archive
+            }
             Docx | Docm | Xlsx | Xlsm | Xlsb | Pptx | Pptm | Ooxml | Odf | Doc | Xls | Ppt
             | Ole | EncryptedOffice => Family::Office,
             Pdf => Family::Pdf,
@@ -220,6 +224,8 @@ fn by_magic(b: &[u8]) -> Option<FileType> {
         FileType::Zstd
     } else if is_lzh(b) {
         FileType::Lzh
+    } else if is_arj(b) {
+        FileType::Arj
     } else if at(257, b"ustar") {
         FileType::Tar
     } else if at(0x8001, b"CD001") || at(0x8801, b"CD001") || at(0x9001, b"CD001") {
@@ -462,6 +468,21 @@ fn refine_ole(b: &[u8]) -> FileType {
     } else {
         FileType::Ole
     }
+}
+
+/// An ARJ archive: its main header (file type 2) under the `60 EA` magic,
+/// no larger than ARJ writes, with its CRC.
+fn is_arj(b: &[u8]) -> bool {
+    let Some(&[0x60, 0xEA, lo, hi]) = b.get(..4) else {
+        return false;
+    };
+    let size = usize::from(u16::from_le_bytes([lo, hi]));
+    let (Some(basic), Some(crc)) = (b.get(4..4 + size), b.get(4 + size..8 + size)) else {
+        return false;
+    };
+    let mut sum = flate2::Crc::new();
+    sum.update(basic);
+    (30..=2600).contains(&size) && basic.get(6) == Some(&2) && sum.sum().to_le_bytes() == crc
 }
 
 /// Text-like content: markup, scripts with telltale markers, plain text.

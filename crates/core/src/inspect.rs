@@ -429,7 +429,7 @@ fn unreadable(t: FileType, e: FormatError) -> (FindingKind, String) {
 pub(crate) fn unverified(t: FileType) -> Option<(FindingKind, &'static str)> {
     use FileType::*;
     let why = match t {
-        Zip | SevenZip | Tar | Gzip | Bzip2 | Xz | Zstd | Lzh | Iso => return None,
+        Zip | SevenZip | Tar | Gzip | Bzip2 | Xz | Zstd | Lzh | Arj | Iso => return None,
         Docx | Docm | Xlsx | Xlsm | Xlsb | Pptx | Pptm | Ooxml | Odf | Doc | Xls | Ppt => {
             return None;
         }

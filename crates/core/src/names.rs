@@ -192,9 +192,8 @@ fn family_of_extension(ext: &str) -> Option<Family> {
         "doc" | "dot" | "docx" | "docm" | "dotx" | "dotm" | "xls" | "xlt" | "xlsx" | "xlsm"
         | "xltx" | "xltm" | "xlsb" | "xlam" | "ppt" | "pot" | "pps" | "pptx" | "pptm" | "potx"
         | "potm" | "ppsx" | "ppsm" | "odt" | "ods" | "odp" | "odg" => Family::Office,
-        "zip" | "7z" | "rar" | "tar" | "gz" | "tgz" | "bz2" | "xz" | "cab" | "lzh" => {
-            Family::Archive
-        }
+        "zip" | "7z" | "rar" | "tar" | "gz" | "tgz" | "bz2" | "xz" | "cab" | "lzh" | "lha"
+        | "arj" => Family::Archive,
         "png" | "jpg" | "jpeg" | "gif" | "bmp" | "tif" | "tiff" | "webp" | "ico" => Family::Image,
         "txt" | "csv" | "log" => Family::Text,
         "htm" | "html" | "xhtml" | "svg" | "xml" => Family::Markup,

@@ -1,6 +1,5 @@
 //! LZH (LHA), still common in Japan: members header by header, decoded by
-//! delharc, their CRC checked. Not rebuilt: an LZH archive is delivered as
-//! it came only when every member passed.
+//! delharc, their CRC checked.
 
 use delharc::LhaDecodeReader;
 

@@ -1,8 +1,9 @@
-//! Archive walkers (zip, tar, gzip/bzip2/xz/zstd, 7z, LZH, ISO 9660). Each hands its
+//! Archive walkers (zip, tar, gzip/bzip2/xz/zstd, 7z, LZH, ARJ, ISO 9660). Each hands its
 //! members, one at a time, to a [`Members`] sink (the inspector), and
 //! enforces the bomb defenses only it can see: overlapping zip members,
 //! lying sizes, absurd ratios.
 
+mod arj;
 mod iso;
 mod lzh;
 mod repack;
@@ -121,6 +122,7 @@ pub(crate) fn walk(ins: &mut dyn Members, t: FileType, bytes: &[u8], location: &
             stream::walk(ins, t, bytes, location, depth)
         }
         FileType::Lzh => lzh::walk(ins, bytes, location, depth),
+        FileType::Arj => arj::walk(ins, bytes, location, depth),
         FileType::SevenZip => sevenz::walk(ins, bytes, location, depth),
         FileType::Iso => iso::walk(ins, bytes, location, depth),
         _ => {}
