@@ -28,6 +28,8 @@ struct Plan {
     blocker: Option<String>,
     /// The Word text stream holds DDE fields to blank.
     word_dde: bool,
+    /// The PowerPoint stream holds objects (or a VBA project) to empty.
+    ppt_objects: bool,
 }
 
 fn plan(cf: &mut cfb::CompoundFile<Cursor<&[u8]>>, t: FileType) -> Result<Plan, String> {
@@ -124,7 +126,10 @@ fn plan(cf: &mut cfb::CompoundFile<Cursor<&[u8]>>, t: FileType) -> Result<Plan, 
                 ),
             });
         }
-        a.blocker = Some("PowerPoint 97 files cannot be disarmed".into());
+        a.ppt_objects = records.vba || records.ole_objects > 0;
+        if records.truncated {
+            a.blocker = Some("PowerPoint records beyond what mugai reads".into());
+        }
     }
     Ok(a)
 }
@@ -185,6 +190,12 @@ impl Analysis<'_> {
         if a.word_dde {
             removed.push("DDE instructions blanked in /WordDocument".into());
         }
+        if a.ppt_objects {
+            removed.push(
+                "each object's storage replaced in place by an empty one; the slides keep their pictures"
+                    .into(),
+            );
+        }
         Ok(Disarmed { bytes, removed })
     }
 }
@@ -216,6 +227,9 @@ fn copy_without(
             let mut data = read_stream(cf, entry.path())?;
             if a.word_dde && entry.path() == Path::new("/WordDocument") {
                 word_dde_fields(&mut data, true);
+            }
+            if a.ppt_objects && entry.path() == Path::new("/PowerPoint Document") {
+                empty_ppt_objects(&mut data)?;
             }
             copy.create_stream(entry.path())
                 .and_then(|mut s| s.write_all(&data))
@@ -295,41 +309,130 @@ struct PptRecords {
     truncated: bool,
 }
 
-/// Walks the records of a PowerPoint Document stream, containers included.
-fn ppt_records(stream: &[u8]) -> PptRecords {
-    const VBA_INFO_ATOM: u16 = 0x0400;
-    const EX_OLE_OBJ_STG: u16 = 0x1011;
-    let mut found = PptRecords::default();
+const VBA_INFO_ATOM: u16 = 0x0400;
+const EX_OLE_OBJ_STG: u16 = 0x1011;
+/// Records walked at most in one PowerPoint stream.
+const MAX_PPT_RECORDS: usize = 1_000_000;
+
+/// Calls `visit(kind, instance, start, end)` for every record of a
+/// PowerPoint Document stream, containers and what they hold, with the
+/// bounds of its body; `false` when the walk stopped at its record limit.
+fn walk_ppt(stream: &[u8], mut visit: impl FnMut(u16, u16, usize, usize)) -> bool {
     // Record ranges still to walk; containers (version 0xF) are entered.
     let mut ranges = vec![(0usize, stream.len())];
     let mut records = 0usize;
     while let Some((mut pos, end)) = ranges.pop() {
         while let Some(head) = stream.get(pos..pos + 8).filter(|_| pos + 8 <= end) {
             records += 1;
-            if records > 1_000_000 {
-                found.truncated = true;
-                return found;
+            if records > MAX_PPT_RECORDS {
+                return false;
             }
             let version = head[0] & 0x0F;
+            let instance = u16::from_le_bytes([head[0], head[1]]) >> 4;
             let kind = u16::from_le_bytes([head[2], head[3]]);
             let len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
-            let has_macros = stream
-                .get(pos + 12..pos + 16)
-                .is_some_and(|f| u32::from_le_bytes([f[0], f[1], f[2], f[3]]) == 1);
-            found.vba |= kind == VBA_INFO_ATOM && has_macros;
-            if kind == EX_OLE_OBJ_STG {
-                found.ole_objects += 1;
-            }
             let body_end = (pos + 8).saturating_add(len).min(end);
+            visit(kind, instance, pos + 8, body_end);
             if version == 0x0F {
                 ranges.push((pos + 8, body_end));
             }
             pos = body_end;
         }
     }
+    true
+}
+
+/// Walks the records of a PowerPoint Document stream, containers included.
+fn ppt_records(stream: &[u8]) -> PptRecords {
+    let mut found = PptRecords::default();
+    found.truncated = !walk_ppt(stream, |kind, instance, start, end| {
+        let body = &stream[start..end];
+        let flag = body.get(4..8);
+        found.vba |= kind == VBA_INFO_ATOM && flag == Some(&1u32.to_le_bytes()[..]);
+        // A storage left empty (by disarm) holds nothing to run.
+        if kind == EX_OLE_OBJ_STG && !is_empty_storage(body, instance) {
+            found.ole_objects += 1;
+        }
+    });
     // The VBA project is an ExOleObjStg of its own.
     found.ole_objects = found.ole_objects.saturating_sub(usize::from(found.vba));
     found
+}
+
+/// An ExOleObjStg body that holds a compound file with nothing in it:
+/// what disarm leaves in place of an object.
+fn is_empty_storage(body: &[u8], instance: u16) -> bool {
+    let storage = if instance == 1 {
+        // Compressed: the size it inflates to, then zlib.
+        let Some(size) = body
+            .get(..4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        else {
+            return false;
+        };
+        if size > 4096 {
+            return false;
+        }
+        let mut out = Vec::new();
+        let inflated = flate2::read::ZlibDecoder::new(&body[4..])
+            .take(4096)
+            .read_to_end(&mut out);
+        if inflated.is_err() {
+            return false;
+        }
+        out
+    } else {
+        body.to_vec()
+    };
+    cfb::CompoundFile::open(Cursor::new(&storage[..])).is_ok_and(|cf| cf.walk().count() == 1)
+}
+
+/// The body that replaces an object: an empty compound file, compressed.
+fn empty_storage() -> Result<Vec<u8>, String> {
+    let io = |e: std::io::Error| format!("writing an empty storage: {e}");
+    let mut cf = cfb::CompoundFile::create_with_version(cfb::Version::V3, Cursor::new(Vec::new()))
+        .map_err(io)?;
+    cf.flush().map_err(io)?;
+    let plain = cf.into_inner().into_inner();
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(&plain).map_err(io)?;
+    let mut body = u32::try_from(plain.len())
+        .unwrap_or(u32::MAX)
+        .to_le_bytes()
+        .to_vec();
+    body.extend(z.finish().map_err(io)?);
+    Ok(body)
+}
+
+/// Empties, in place, every ExOleObjStg record of a PowerPoint stream (the
+/// embedded objects and the VBA project, each a compound file of its own)
+/// and clears the VBAInfo atom's macro flag. Record sizes, and so every
+/// offset the file keeps, stay as they were; each object's picture stays
+/// on its slide.
+fn empty_ppt_objects(stream: &mut [u8]) -> Result<(), String> {
+    let empty = empty_storage()?;
+    let mut objects = Vec::new();
+    let mut flags = Vec::new();
+    walk_ppt(stream, |kind, _, start, end| match kind {
+        EX_OLE_OBJ_STG => objects.push((start, end)),
+        VBA_INFO_ATOM if end >= start + 8 => flags.push(start + 4),
+        _ => {}
+    });
+    for (start, end) in objects {
+        if end - start < empty.len() {
+            return Err("an object record too small to hold an empty storage".into());
+        }
+        // The record becomes compressed (instance 1), whatever it was.
+        let head = start - 8;
+        let ver_inst = u16::from_le_bytes([stream[head], stream[head + 1]]);
+        stream[head..head + 2].copy_from_slice(&((ver_inst & 0x000F) | 0x0010).to_le_bytes());
+        stream[start..start + empty.len()].copy_from_slice(&empty);
+        stream[start + empty.len()..end].fill(0);
+    }
+    for at in flags {
+        stream[at..at + 4].fill(0);
+    }
+    Ok(())
 }
 
 /// Names of BIFF8 BOUNDSHEET records whose sheet type is a macro sheet.
@@ -411,6 +514,66 @@ mod tests {
         let many = record(0x00, 0x03E9, &[]).repeat(1_000_001);
         assert!(ppt_records(&many).truncated);
         assert!(!ppt_records(&plain).truncated);
+    }
+
+    #[test]
+    fn objects_are_emptied_in_place_and_the_stream_keeps_its_size() {
+        let record = |ver_inst: u16, kind: u16, body: &[u8]| {
+            let mut r = ver_inst.to_le_bytes().to_vec();
+            r.extend_from_slice(&kind.to_le_bytes());
+            r.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            r.extend_from_slice(body);
+            r
+        };
+        // An OLE Package storage holding a program, compressed as
+        // PowerPoint stores it (instance 1: size, then zlib).
+        let mut package =
+            cfb::CompoundFile::create_with_version(cfb::Version::V3, Cursor::new(Vec::new()))
+                .unwrap();
+        package
+            .create_stream("/\u{1}Ole10Native")
+            .and_then(|mut s| {
+                s.write_all(&[b"\x02\x00run.exe\x00MZ".as_slice(), &[0x90; 3000]].concat())
+            })
+            .unwrap();
+        package.flush().unwrap();
+        let plain = package.into_inner().into_inner();
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(&plain).unwrap();
+        let body = [
+            (plain.len() as u32).to_le_bytes().to_vec(),
+            z.finish().unwrap(),
+        ]
+        .concat();
+        let info = record(
+            0x000F,
+            0x03FF,
+            &record(0x0002, 0x0400, &[0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0]),
+        );
+        let mut stream = record(
+            0x000F,
+            0x03E8,
+            &[
+                record(0x0000, 0x03E9, &[0; 4]),
+                record(0x000F, 0x07D0, &info),
+                record(0x0010, 0x1011, &body),
+                record(0x0010, 0x1011, &body),
+            ]
+            .concat(),
+        );
+        let before = ppt_records(&stream);
+        assert!(before.vba);
+        assert_eq!(
+            before.ole_objects, 1,
+            "the other storage is the VBA project's"
+        );
+        let len = stream.len();
+        empty_ppt_objects(&mut stream).expect("emptied");
+        assert_eq!(stream.len(), len);
+        assert_eq!(ppt_records(&stream), PptRecords::default());
+        // A record too small for an empty storage cannot be emptied.
+        let mut tiny = record(0x0010, 0x1011, &[0; 16]);
+        assert!(empty_ppt_objects(&mut tiny).is_err());
     }
 
     #[test]
