@@ -126,7 +126,16 @@ fn plan(cf: &mut cfb::CompoundFile<Cursor<&[u8]>>, t: FileType) -> Result<Plan, 
                 ),
             });
         }
-        a.ppt_objects = records.vba || records.ole_objects > 0;
+        if records.actions > 0 {
+            a.found.items.push(Item {
+                kind: FindingKind::Macro,
+                detail: format!(
+                    "{} action settings that run a macro or a program on click or hover",
+                    records.actions
+                ),
+            });
+        }
+        a.ppt_objects = records.vba || records.ole_objects > 0 || records.actions > 0;
         if records.truncated {
             a.blocker = Some("PowerPoint records beyond what mugai reads".into());
         }
@@ -305,12 +314,20 @@ struct PptRecords {
     /// project is stored in: embedded OLE objects such as Packager files,
     /// which open what they hold with a double click.
     ole_objects: usize,
+    /// Action settings (InteractiveInfoAtom, MS-PPT 2.7.7) that run a
+    /// macro or a program when a shape is clicked or hovered over.
+    actions: usize,
     /// The walk stopped at its record limit: the rest was not read.
     truncated: bool,
 }
 
 const VBA_INFO_ATOM: u16 = 0x0400;
 const EX_OLE_OBJ_STG: u16 = 0x1011;
+const INTERACTIVE_INFO_ATOM: u16 = 0x0FF3;
+/// Where an InteractiveInfoAtom keeps its action, and the actions that run
+/// something: a macro (1) or a program (2).
+const ACTION_AT: usize = 8;
+const RUNS: [u8; 2] = [1, 2];
 /// Records walked at most in one PowerPoint stream.
 const MAX_PPT_RECORDS: usize = 1_000_000;
 
@@ -352,6 +369,9 @@ fn ppt_records(stream: &[u8]) -> PptRecords {
         // A storage left empty (by disarm) holds nothing to run.
         if kind == EX_OLE_OBJ_STG && !is_empty_storage(body, instance) {
             found.ole_objects += 1;
+        }
+        if kind == INTERACTIVE_INFO_ATOM && body.get(ACTION_AT).is_some_and(|a| RUNS.contains(a)) {
+            found.actions += 1;
         }
     });
     // The VBA project is an ExOleObjStg of its own.
@@ -405,19 +425,28 @@ fn empty_storage() -> Result<Vec<u8>, String> {
 }
 
 /// Empties, in place, every ExOleObjStg record of a PowerPoint stream (the
-/// embedded objects and the VBA project, each a compound file of its own)
-/// and clears the VBAInfo atom's macro flag. Record sizes, and so every
+/// embedded objects and the VBA project, each a compound file of its own),
+/// clears the VBAInfo atom's macro flag and turns actions that run a macro
+/// or a program into no action. Record sizes, and so every
 /// offset the file keeps, stay as they were; each object's picture stays
 /// on its slide.
 fn empty_ppt_objects(stream: &mut [u8]) -> Result<(), String> {
     let empty = empty_storage()?;
     let mut objects = Vec::new();
     let mut flags = Vec::new();
+    let mut actions = Vec::new();
     walk_ppt(stream, |kind, _, start, end| match kind {
         EX_OLE_OBJ_STG => objects.push((start, end)),
         VBA_INFO_ATOM if end >= start + 8 => flags.push(start + 4),
+        INTERACTIVE_INFO_ATOM if end > start + ACTION_AT => actions.push(start + ACTION_AT),
         _ => {}
     });
+    for at in actions {
+        if RUNS.contains(&stream[at]) {
+            // NoAction: the shape stays, a click does nothing.
+            stream[at] = 0;
+        }
+    }
     for (start, end) in objects {
         if end - start < empty.len() {
             return Err("an object record too small to hold an empty storage".into());
@@ -550,6 +579,16 @@ mod tests {
             0x03FF,
             &record(0x0002, 0x0400, &[0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0]),
         );
+        let run = record(
+            0x0000,
+            0x0FF3,
+            &[0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0],
+        );
+        let jump = record(
+            0x0000,
+            0x0FF3,
+            &[0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0],
+        );
         let mut stream = record(
             0x000F,
             0x03E8,
@@ -558,6 +597,7 @@ mod tests {
                 record(0x000F, 0x07D0, &info),
                 record(0x0010, 0x1011, &body),
                 record(0x0010, 0x1011, &body),
+                record(0x000F, 0x0FF2, &[run, jump.clone()].concat()),
             ]
             .concat(),
         );
@@ -567,10 +607,12 @@ mod tests {
             before.ole_objects, 1,
             "the other storage is the VBA project's"
         );
+        assert_eq!(before.actions, 1, "a jump to a slide runs nothing");
         let len = stream.len();
         empty_ppt_objects(&mut stream).expect("emptied");
         assert_eq!(stream.len(), len);
         assert_eq!(ppt_records(&stream), PptRecords::default());
+        assert!(stream.ends_with(&jump), "other actions stay");
         // A record too small for an empty storage cannot be emptied.
         let mut tiny = record(0x0010, 0x1011, &[0; 16]);
         assert!(empty_ppt_objects(&mut tiny).is_err());
