@@ -37,7 +37,9 @@ pub struct SessionConfig {
     pub recipient_domains: Vec<String>,
     /// Whether STARTTLS is offered.
     pub starttls: bool,
-    /// Errors before the client is disconnected (Postfix `smtpd_hard_error_limit`).
+    /// Errors in one transaction before the client is disconnected (Postfix
+    /// `smtpd_hard_error_limit`): a delivered message or RSET starts the
+    /// count again.
     pub max_errors: usize,
     /// NOOP, RSET, HELO/EHLO, VRFY and the like between two accepted
     /// messages before the client is disconnected (Postfix
@@ -235,8 +237,11 @@ impl Session {
             }
             Question::Message => {
                 self.transaction = None;
+                // A delivered message clears the counts: they limit what a
+                // client does without sending mail.
                 if reply.is_positive() {
                     self.junk = 0;
+                    self.errors = 0;
                 }
             }
             _ => {}
@@ -345,6 +350,9 @@ impl Session {
             Request::Rcpt { to } => self.rcpt(to.address.into_owned()),
             Request::Data => self.data(),
             Request::Rset => {
+                // Errors count per transaction; RSET starts a new one (the
+                // junk limit still counts every RSET).
+                self.errors = 0;
                 self.reset();
                 self.reply(Reply::new(250, "2.0.0", "OK"));
             }
@@ -693,6 +701,25 @@ mod tests {
 
         let (wire, _, closed) = run(b"A\r\nB\r\nC\r\nD\r\nE\r\nF\r\n");
         assert!(wire.contains("421 4.7.0") && closed, "{wire}");
+    }
+
+    #[test]
+    fn errors_count_per_transaction() {
+        // Four errors, a delivered message, four more: under the limit of
+        // five each time.
+        // RCPT before MAIL: an error that is no junk command.
+        let mistakes = "RCPT TO:<b@example.lg.jp>\r\n".repeat(4);
+        let message = "MAIL FROM:<a@b.c>\r\nRCPT TO:<b@example.lg.jp>\r\nDATA\r\nx\r\n.\r\n";
+        let input = format!("EHLO c\r\n{mistakes}{message}{mistakes}{message}");
+        let (wire, messages, closed) = run(input.as_bytes());
+        assert_eq!(messages.len(), 2, "{wire}");
+        assert!(!closed && !wire.contains("421"), "{wire}");
+        // RSET starts the count again too.
+        let (wire, _, closed) = run(format!("EHLO c\r\n{mistakes}RSET\r\n{mistakes}").as_bytes());
+        assert!(!closed && !wire.contains("421"), "{wire}");
+        // Five in one transaction close the session.
+        let (wire, _, closed) = run(format!("EHLO c\r\n{mistakes}DATA\r\n").as_bytes());
+        assert!(wire.ends_with("421 4.7.0 too many errors, closing\r\n") && closed);
     }
 
     #[test]
