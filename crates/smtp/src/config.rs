@@ -121,9 +121,19 @@ pub struct ListenerConfig {
     /// The window the rates are counted in.
     #[serde(default = "default_rate_window")]
     pub rate_window_secs: u64,
-    /// Seconds to wait for a client's next bytes.
+    /// Seconds a client has for a whole command line (however it trickles
+    /// in), and the longest any read waits (Postfix `smtpd_timeout` with
+    /// `smtpd_per_request_deadline`).
     #[serde(default = "default_read_timeout")]
     pub read_timeout_secs: u64,
+    /// During DATA, bytes per second the deadline grows by (Postfix
+    /// `smtpd_min_data_rate`): a message must arrive within
+    /// `read_timeout_secs` plus its size at this rate.
+    #[serde(default = "default_min_data_rate")]
+    pub min_data_rate: u64,
+    /// Seconds a session may last, messages and all.
+    #[serde(default = "default_session_timeout")]
+    pub session_timeout_secs: u64,
     /// Seconds to wait for each reply of the next hop.
     #[serde(default = "default_next_hop_timeout")]
     pub next_hop_timeout_secs: u64,
@@ -191,13 +201,21 @@ fn default_max_connections() -> usize {
     100
 }
 fn default_max_connections_per_ip() -> usize {
-    20
+    // Postfix's smtpd_client_connection_count_limit: room for an MTA
+    // peer's 20 parallel deliveries and its closing sessions.
+    50
 }
 fn default_rate_window() -> u64 {
     60
 }
 fn default_read_timeout() -> u64 {
     300
+}
+fn default_min_data_rate() -> u64 {
+    500
+}
+fn default_session_timeout() -> u64 {
+    3600
 }
 fn default_next_hop_timeout() -> u64 {
     300
@@ -237,6 +255,8 @@ fn default_listeners() -> Vec<ListenerConfig> {
         message_rate_limit: None,
         rate_window_secs: default_rate_window(),
         read_timeout_secs: default_read_timeout(),
+        min_data_rate: default_min_data_rate(),
+        session_timeout_secs: default_session_timeout(),
         next_hop_timeout_secs: default_next_hop_timeout(),
         max_hops: default_max_hops(),
     }]
@@ -326,7 +346,13 @@ impl Config {
             ]
             .contains(&0);
             let zero_rate = [l.connection_rate_limit, l.message_rate_limit].contains(&Some(0));
-            let zero_time = [l.rate_window_secs, l.read_timeout_secs].contains(&0);
+            let zero_time = [
+                l.rate_window_secs,
+                l.read_timeout_secs,
+                l.session_timeout_secs,
+                l.min_data_rate,
+            ]
+            .contains(&0);
             if zero_size || zero_rate || zero_time {
                 return invalid(format!("listener {name}: a limit is 0"));
             }

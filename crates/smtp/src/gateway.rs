@@ -92,6 +92,8 @@ impl Gateway {
                 },
                 client_networks: l.client_networks.clone(),
                 read_timeout: Duration::from_secs(l.read_timeout_secs),
+                min_data_rate: l.min_data_rate,
+                session_timeout: Duration::from_secs(l.session_timeout_secs),
                 write_timeout: Duration::from_secs(l.read_timeout_secs),
                 tls,
                 shutdown_grace: Duration::from_secs(30),

@@ -47,7 +47,7 @@ pub trait Connection: Send + 'static {
 pub struct ServerConfig {
     /// Protocol settings shared by every session.
     pub session: Arc<SessionConfig>,
-    /// Connections at once; the next waits in the kernel's backlog.
+    /// Connections at once; beyond it a client is answered 421 at once.
     pub max_connections: usize,
     /// Connections at once from one address.
     pub max_connections_per_ip: usize,
@@ -55,8 +55,16 @@ pub struct ServerConfig {
     pub rates: RateLimits,
     /// Networks allowed to connect at all.
     pub client_networks: Vec<IpNet>,
-    /// Longest wait for the client's next bytes (RFC 5321 suggests 5 minutes).
+    /// The deadline of one request (Postfix's `smtpd_timeout` with
+    /// `smtpd_per_request_deadline`): a whole command line must arrive
+    /// within it, however it trickles in, and no read waits longer.
     pub read_timeout: Duration,
+    /// During DATA the deadline grows by one second per this many bytes
+    /// received (Postfix `smtpd_min_data_rate`): a message must arrive
+    /// within `read_timeout` plus its size at this rate.
+    pub min_data_rate: u64,
+    /// The longest a session may last, messages and all.
+    pub session_timeout: Duration,
     /// Longest wait for the client to take our reply.
     pub write_timeout: Duration,
     /// STARTTLS, when configured.
@@ -127,15 +135,6 @@ impl<H: Handler> Server<H> {
         let mut sessions = JoinSet::new();
         let mut backoff = Duration::from_millis(10);
         loop {
-            // The permit comes before accept: at the limit, clients wait in
-            // the backlog instead of being accepted and dropped.
-            let permit = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                p = Arc::clone(&permits).acquire_owned() => match p {
-                    Ok(p) => p,
-                    Err(_) => break,
-                },
-            };
             let (stream, peer) = tokio::select! {
                 _ = shutdown.cancelled() => break,
                 accepted = listener.accept() => match accepted {
@@ -153,13 +152,21 @@ impl<H: Handler> Server<H> {
                 },
             };
             while sessions.try_join_next().is_some() {}
+            // The slot is taken after accept: at the limit a client hears
+            // 421 at once instead of waiting in the backlog in silence.
+            let permit = Arc::clone(&permits).try_acquire_owned();
             let config = Arc::clone(&self.config);
             let handler = Arc::clone(&self.handler);
             let token = shutdown.child_token();
             let per_ip = Arc::clone(&per_ip);
             let rates = Arc::clone(&rates);
             sessions.spawn(async move {
-                let _permit = permit;
+                let Ok(_permit) = permit else {
+                    tracing::info!(%peer, "refused: all connection slots in use");
+                    let reply = Reply::new(421, "4.3.2", "too many connections, try again later");
+                    refuse(stream, reply, &config).await;
+                    return;
+                };
                 let ip = peer.ip();
                 if !config.client_networks.iter().any(|n| n.contains(&ip)) {
                     tracing::info!(%peer, "refused: not an allowed client network");
@@ -271,6 +278,7 @@ async fn drive<H: Handler>(
     let mut connection = handler.connect(peer);
     let mut out = Vec::new();
     let mut buf = vec![0u8; 16 * 1024];
+    let mut deadline = Deadline::new(config);
     let result = loop {
         let mut close = false;
         while let Some(event) = session.next_event() {
@@ -328,22 +336,77 @@ async fn drive<H: Handler>(
             break Ok(());
         }
         // Every buffered command has been answered; wait for more.
+        let until = deadline.next(session.progress());
         let read = tokio::select! {
             _ = shutdown.cancelled() => {
                 session.close_with(Reply::new(421, "4.3.2", "shutting down, try again later"));
                 continue;
             }
-            r = tokio::time::timeout(config.read_timeout, stream.read(&mut buf)) => r,
+            r = tokio::time::timeout_at(until, stream.read(&mut buf)) => r,
         };
         match read {
-            Err(_) => session.close_with(Reply::new(421, "4.4.2", "timeout, closing")),
+            Err(_) => {
+                tracing::info!(%peer, "closed: deadline passed");
+                session.close_with(Reply::new(421, "4.4.2", "timeout exceeded, closing"));
+            }
             Ok(Ok(0)) => break Ok(()),
-            Ok(Ok(n)) => session.receive(&buf[..n]),
+            Ok(Ok(n)) => {
+                deadline.received(n);
+                session.receive(&buf[..n]);
+            }
             Ok(Err(e)) => break Err(e),
         }
     };
     connection.close().await;
     result
+}
+
+/// When the client must have sent what it owes: a whole command line
+/// within `read_timeout` of the previous one; a message within
+/// `read_timeout` plus its size at `min_data_rate`; everything within
+/// `session_timeout`; and never a read longer than `read_timeout`. A
+/// client that trickles a byte at a time keeps no slot longer than a
+/// client that sends nothing.
+struct Deadline<'c> {
+    config: &'c ServerConfig,
+    session_ends: tokio::time::Instant,
+    /// The progress the current request started from, when, and the
+    /// bytes read by then.
+    request: ((u64, bool), tokio::time::Instant, u64),
+    read: u64,
+}
+
+impl<'c> Deadline<'c> {
+    fn new(config: &'c ServerConfig) -> Self {
+        let now = tokio::time::Instant::now();
+        Self {
+            config,
+            session_ends: now + config.session_timeout,
+            request: ((0, false), now, 0),
+            read: 0,
+        }
+    }
+
+    fn received(&mut self, n: usize) {
+        self.read += n as u64;
+    }
+
+    /// The deadline of the next read, given where the session is.
+    fn next(&mut self, progress: (u64, bool)) -> tokio::time::Instant {
+        let now = tokio::time::Instant::now();
+        if progress != self.request.0 {
+            self.request = (progress, now, self.read);
+        }
+        let ((_, in_data), started, base) = self.request;
+        let mut request_ends = started + self.config.read_timeout;
+        if in_data {
+            let rate = self.config.min_data_rate.max(1);
+            request_ends += Duration::from_secs((self.read - base) / rate);
+        }
+        request_ends
+            .min(self.session_ends)
+            .min(now + self.config.read_timeout)
+    }
 }
 
 async fn write_out(

@@ -145,6 +145,9 @@ pub struct Session {
     events: VecDeque<Event>,
     errors: usize,
     junk: usize,
+    /// Command lines read so far: the server's deadlines start again at
+    /// each one.
+    commands: u64,
 }
 
 impl Session {
@@ -166,7 +169,14 @@ impl Session {
             events: VecDeque::from([Event::Reply(greeting)]),
             errors: 0,
             junk: 0,
+            commands: 0,
         }
+    }
+
+    /// Where the client is, for the server's deadlines: how many command
+    /// lines it has sent, and whether it is sending a message.
+    pub fn progress(&self) -> (u64, bool) {
+        (self.commands, matches!(self.state, State::Data(_)))
     }
 
     /// The client as known so far.
@@ -304,6 +314,7 @@ impl Session {
         }
         let line = unread[..=lf].to_vec();
         self.pos += lf + 1;
+        self.commands += 1;
         if lf == 0 || line[lf - 1] != b'\r' {
             self.fatal(Reply::new(521, "5.5.2", "bare <LF> received"));
             return true;

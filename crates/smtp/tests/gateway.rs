@@ -166,3 +166,107 @@ async fn rate_limits_per_client_address() {
     shutdown.cancel();
     running.await.expect("no panic");
 }
+
+/// A client that reads the greeting, then sends `line` a byte at a time
+/// every `pause`; what the server said by the time it stopped listening.
+async fn trickle(addr: &str, before: &[u8], line: &[u8], pause: Duration) -> String {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    let greeting = lines.next_line().await.expect("read").unwrap_or_default();
+    assert!(greeting.starts_with("220 "), "{greeting}");
+    write.write_all(before).await.expect("write");
+    let heard = tokio::spawn(async move {
+        let mut all = String::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    for b in line {
+        if write.write_all(&[*b]).await.is_err() {
+            break;
+        }
+        tokio::time::sleep(pause).await;
+        if heard.is_finished() {
+            break;
+        }
+    }
+    heard.await.expect("reader")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off_and_others_are_served_throughout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = config(dir.path());
+    config.listeners[0].read_timeout_secs = 2;
+    config.listeners[0].max_connections = 7;
+    config.listeners[0].max_connections_per_ip = 100;
+    let gateway = Gateway::bind(&config).await.expect("bind");
+    let addr = gateway.local_addrs()[0].to_string();
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(gateway.run(shutdown.clone()));
+
+    // Five clients send a command a byte every 300 ms (five seconds for
+    // the line, against a two-second deadline for a whole command); two
+    // more trickle a message after DATA.
+    let command = b"EHLO a-very-slow-client.example\r\n";
+    let mut slow = Vec::new();
+    for _ in 0..5 {
+        let addr = addr.clone();
+        slow.push(tokio::spawn(async move {
+            trickle(&addr, b"", command, Duration::from_millis(300)).await
+        }));
+    }
+    // Normal clients are served all the while, through the two slots left
+    // (one may still be the last session's, closing after its QUIT).
+    for i in 0..8 {
+        let reply = send(&addr, format!("Subject: {i}\r\n\r\nhello\r\n").as_bytes()).await;
+        assert!(reply.is_positive(), "message {i}: {reply}");
+    }
+    for s in slow {
+        let heard = s.await.expect("slow client");
+        assert!(
+            heard.ends_with("421 4.4.2 timeout exceeded, closing\n"),
+            "{heard}"
+        );
+    }
+
+    let data = "EHLO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<u@example.lg.jp>\r\nDATA\r\n";
+    let heard = trickle(
+        &addr,
+        data.as_bytes(),
+        &[b'x'; 40],
+        Duration::from_millis(300),
+    )
+    .await;
+    assert!(heard.contains("354 "), "{heard}");
+    assert!(
+        heard.ends_with("421 4.4.2 timeout exceeded, closing\n"),
+        "a message trickled below the minimum rate: {heard}"
+    );
+
+    // With every slot held, the next client hears 421 at once.
+    let mut held = Vec::new();
+    for _ in 0..7 {
+        let addr = addr.clone();
+        held.push(tokio::spawn(async move {
+            trickle(&addr, b"", b"NOOP\r\n", Duration::from_millis(400)).await
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut refused = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let mut said = Vec::new();
+    refused.read_to_end(&mut said).await.expect("read");
+    assert_eq!(said, b"421 4.3.2 too many connections, try again later\r\n");
+    for h in held {
+        h.await.expect("held");
+    }
+
+    shutdown.cancel();
+    running.await.expect("no panic");
+}
