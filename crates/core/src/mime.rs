@@ -7,12 +7,14 @@ use mail_parser::{
     Encoding, HeaderName, HeaderValue, Message, MessageParser, MimeHeaders, PartType,
 };
 
+use std::borrow::Cow;
+
 use crate::limits::Limits;
 use crate::{msg, tnef};
 
 /// A MIME entity: headers plus a leaf body, children, or an enclosed message.
 #[derive(Debug, Clone)]
-pub(crate) struct Entity {
+pub(crate) struct Entity<'a> {
     /// IMAP-style section path; empty for a multipart root.
     pub(crate) path: String,
     /// Raw header block, without the blank line that ends it.
@@ -27,22 +29,22 @@ pub(crate) struct Entity {
     pub(crate) params: Vec<(String, String)>,
     /// Declared file name, decoded.
     pub(crate) filename: Option<String>,
-    pub(crate) body: Body,
+    pub(crate) body: Body<'a>,
     /// What this entity was before the MIME layer unpacked it (a TNEF
     /// part now written as a multipart of its attachments): the kind of
     /// wrapper, and what became of it.
     pub(crate) unpacked: Option<(&'static str, String)>,
 }
 
-impl Entity {
+impl<'a> Entity<'a> {
     /// The leaves under this entity (itself, if it is one), in order.
-    pub(crate) fn leaves(&self) -> Vec<&Entity> {
+    pub(crate) fn leaves(&self) -> Vec<&Entity<'a>> {
         let mut out = Vec::new();
         self.collect_leaves(&mut out);
         out
     }
 
-    fn collect_leaves<'e>(&'e self, out: &mut Vec<&'e Entity>) {
+    fn collect_leaves<'e>(&'e self, out: &mut Vec<&'e Entity<'a>>) {
         match &self.body {
             Body::Leaf(_) => out.push(self),
             Body::Multipart { children, .. } => children.iter().for_each(|c| c.collect_leaves(out)),
@@ -60,24 +62,26 @@ impl Entity {
 }
 
 #[derive(Debug, Clone)]
-pub(crate) enum Body {
-    Leaf(Leaf),
+pub(crate) enum Body<'a> {
+    Leaf(Leaf<'a>),
     Multipart {
         boundary: String,
-        children: Vec<Entity>,
+        children: Vec<Entity<'a>>,
     },
     Message {
-        inner: Box<Entity>,
+        inner: Box<Entity<'a>>,
         encoding: Cte,
     },
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct Leaf {
-    /// The body as transmitted.
-    pub(crate) raw: Vec<u8>,
-    /// The body after transfer decoding: what is inspected.
-    pub(crate) decoded: Vec<u8>,
+pub(crate) struct Leaf<'a> {
+    /// The body as transmitted: borrowed from the message where it lies in
+    /// it, so a large part is not held twice.
+    pub(crate) raw: Cow<'a, [u8]>,
+    /// The body after transfer decoding: what is inspected. Borrowed too
+    /// when nothing was to decode.
+    pub(crate) decoded: Cow<'a, [u8]>,
     /// Whether `raw` decodes to `decoded` unambiguously, in every decoder.
     pub(crate) canonical: bool,
 }
@@ -112,7 +116,7 @@ impl MimeError {
 }
 
 /// Parses a message into a tree, within the MIME limits.
-pub(crate) fn parse(raw: &[u8], limits: &Limits) -> Result<Entity, MimeError> {
+pub(crate) fn parse<'a>(raw: &'a [u8], limits: &Limits) -> Result<Entity<'a>, MimeError> {
     parse_with_headline(raw, limits).1
 }
 
@@ -142,10 +146,10 @@ fn text_values(v: &HeaderValue<'_>) -> Vec<String> {
 
 /// Parses a message into a tree, and reads its headline from the same parse
 /// (it is known even when the tree is refused for a limit).
-pub(crate) fn parse_with_headline(
-    raw: &[u8],
+pub(crate) fn parse_with_headline<'a>(
+    raw: &'a [u8],
     limits: &Limits,
-) -> (Headline, Result<Entity, MimeError>) {
+) -> (Headline, Result<Entity<'a>, MimeError>) {
     let Some(msg) = MessageParser::default().parse(raw) else {
         return (Headline::default(), Err(MimeError::Unparseable));
     };
@@ -183,16 +187,20 @@ pub(crate) fn parse_with_headline(
             .collect(),
     };
     let mut parts = 0;
-    (headline, convert_root(&msg, "", 0, limits, &mut parts))
+    (headline, convert_root(&msg, raw, "", 0, limits, &mut parts))
 }
 
-fn convert_root(
+/// `msg` as a tree. `source` is the outermost message: bodies that lie in
+/// it are borrowed from it, the others (inside a decoded enclosed message)
+/// copied.
+fn convert_root<'a>(
     msg: &Message<'_>,
+    source: &'a [u8],
     base: &str,
     depth: usize,
     limits: &Limits,
     parts: &mut usize,
-) -> Result<Entity, MimeError> {
+) -> Result<Entity<'a>, MimeError> {
     let root_is_multipart = matches!(
         msg.parts.first().map(|p| &p.body),
         Some(PartType::Multipart(_))
@@ -202,7 +210,16 @@ fn convert_root(
     } else {
         join(base, 1)
     };
-    convert(msg, 0, path, depth, limits, parts)
+    convert(msg, source, 0, path, depth, limits, parts)
+}
+
+/// `part` borrowed from `source` when it lies in it, else copied.
+fn within<'a>(source: &'a [u8], part: &[u8]) -> Cow<'a, [u8]> {
+    let start = (part.as_ptr() as usize).wrapping_sub(source.as_ptr() as usize);
+    match source.get(start..start.wrapping_add(part.len())) {
+        Some(b) if std::ptr::eq(b.as_ptr(), part.as_ptr()) => Cow::Borrowed(b),
+        _ => Cow::Owned(part.to_vec()),
+    }
 }
 
 fn join(base: &str, n: usize) -> String {
@@ -213,14 +230,15 @@ fn join(base: &str, n: usize) -> String {
     }
 }
 
-fn convert(
+fn convert<'a>(
     msg: &Message<'_>,
+    source: &'a [u8],
     id: usize,
     path: String,
     depth: usize,
     limits: &Limits,
     parts: &mut usize,
-) -> Result<Entity, MimeError> {
+) -> Result<Entity<'a>, MimeError> {
     if depth > limits.max_mime_depth {
         return Err(MimeError::TooDeep(limits.max_mime_depth));
     }
@@ -278,6 +296,7 @@ fn convert(
                 .map(|(i, &cid)| {
                     convert(
                         msg,
+                        source,
                         cid as usize,
                         join(&path, i + 1),
                         depth + 1,
@@ -289,7 +308,7 @@ fn convert(
             Body::Multipart { boundary, children }
         }
         PartType::Message(inner) => {
-            let inner = convert_root(inner, &path, depth + 1, limits, parts)?;
+            let inner = convert_root(inner, source, &path, depth + 1, limits, parts)?;
             let encoding = match part.encoding {
                 Encoding::Base64 => Cte::Base64,
                 Encoding::QuotedPrintable => Cte::QuotedPrintable,
@@ -312,9 +331,15 @@ fn convert(
                 .trim()
                 .to_ascii_lowercase();
             let (decoded, canonical) = match cte.as_str() {
-                "base64" => decode_base64(body),
-                "quoted-printable" => decode_qp(body),
-                _ => (body.to_vec(), true),
+                "base64" => {
+                    let (d, canonical) = decode_base64(body);
+                    (Cow::Owned(d), canonical)
+                }
+                "quoted-printable" => {
+                    let (d, canonical) = decode_qp(body);
+                    (Cow::Owned(d), canonical)
+                }
+                _ => (within(source, body), true),
             };
             // mail-parser hands over an enclosed message it could not decode (or
             // that is nested too deep for it) as opaque text. Any reader of our
@@ -338,7 +363,7 @@ fn convert(
             }
             match enclosed {
                 Some(inner) => {
-                    let inner = convert_root(&inner, &path, depth + 1, limits, parts)?;
+                    let inner = convert_root(&inner, source, &path, depth + 1, limits, parts)?;
                     let encoding = match cte.as_str() {
                         "base64" => Cte::Base64,
                         "quoted-printable" => Cte::QuotedPrintable,
@@ -350,7 +375,7 @@ fn convert(
                     }
                 }
                 None => Body::Leaf(Leaf {
-                    raw: body.to_vec(),
+                    raw: within(source, body),
                     decoded,
                     canonical,
                 }),
@@ -383,7 +408,7 @@ fn unpacked_tnef(decoded: &[u8], limits: &Limits) -> Option<Vec<tnef::Attachment
 
 /// A TNEF part written anew as a `multipart/mixed` of its attachments,
 /// each an ordinary attachment the engine inspects like any other.
-fn tnef_entity(
+fn tnef_entity<'a>(
     path: String,
     original_header: &[u8],
     filename: Option<String>,
@@ -391,7 +416,7 @@ fn tnef_entity(
     depth: usize,
     limits: &Limits,
     parts: &mut usize,
-) -> Result<Entity, MimeError> {
+) -> Result<Entity<'a>, MimeError> {
     if depth + 1 > limits.max_mime_depth {
         return Err(MimeError::TooDeep(limits.max_mime_depth));
     }
@@ -439,8 +464,8 @@ fn tnef_entity(
             filename: Some(file.name),
             // Written out in base64 from what is inspected.
             body: Body::Leaf(Leaf {
-                raw: Vec::new(),
-                decoded: file.data,
+                raw: Cow::Borrowed(&[]),
+                decoded: Cow::Owned(file.data),
                 canonical: false,
             }),
             unpacked: None,
@@ -481,7 +506,7 @@ fn converted_msg(decoded: &[u8], limits: &Limits) -> Option<msg::Converted> {
 /// An Outlook `.msg` part written anew as the MIME message it holds
 /// (`message/rfc822`, named `.eml`), which the engine walks and rebuilds
 /// like any enclosed message.
-fn msg_entity(
+fn msg_entity<'a>(
     path: String,
     original_header: &[u8],
     filename: Option<String>,
@@ -489,7 +514,7 @@ fn msg_entity(
     depth: usize,
     limits: &Limits,
     parts: &mut usize,
-) -> Result<Entity, MimeError> {
+) -> Result<Entity<'a>, MimeError> {
     let eol: &[u8] = if original_header.windows(2).any(|w| w == b"\r\n") {
         b"\r\n"
     } else {
@@ -513,7 +538,8 @@ fn msg_entity(
     let inner = MessageParser::default()
         .parse(&eml)
         .ok_or(MimeError::Unparseable)?;
-    let inner = convert_root(&inner, &path, depth + 1, limits, parts)?;
+    // Written here: nothing of it lies in the message, all is copied.
+    let inner = convert_root(&inner, &[], &path, depth + 1, limits, parts)?;
     let shown: String = was
         .chars()
         .filter(|c| c.is_ascii_graphic() || *c == ' ')
@@ -716,12 +742,17 @@ aGVsbG8=\r\n--b--\r\nepilogue\r\n";
         let Body::Leaf(leaf) = &children[0].body else {
             panic!("leaf")
         };
-        assert_eq!(leaf.raw, b"hello");
+        assert_eq!(&*leaf.raw, b"hello");
+        assert!(
+            matches!(leaf.raw, Cow::Borrowed(_)) && matches!(leaf.decoded, Cow::Borrowed(_)),
+            "a body with nothing to decode is not copied"
+        );
         assert_eq!(children[0].header, b"Content-Type: text/plain\r\n");
         let Body::Leaf(leaf) = &children[1].body else {
             panic!("leaf")
         };
-        assert_eq!(leaf.decoded, b"hello");
+        assert_eq!(&*leaf.decoded, b"hello");
         assert!(leaf.canonical);
+        assert!(matches!(leaf.raw, Cow::Borrowed(_)), "nor is a base64 body");
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufStream};
+use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufStream};
 use tokio::net::TcpStream;
 
 use crate::Reply;
@@ -130,10 +130,9 @@ impl Client {
         if go.code != 354 {
             return Ok(go);
         }
-        let wire = dot_stuff(message);
         let stream = &mut self.stream;
         with_timeout(self.timeout, async {
-            stream.write_all(&wire).await?;
+            write_stuffed(stream, message).await?;
             stream.flush().await
         })
         .await?;
@@ -281,27 +280,40 @@ fn split_enhanced(code: u16, mut lines: Vec<String>) -> Reply {
     }
 }
 
-/// The message as sent after DATA: leading dots doubled, a final CRLF, and
-/// the terminating dot.
-pub(crate) fn dot_stuff(message: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(message.len() + message.len() / 64 + 8);
+/// Writes the message as sent after DATA: leading dots doubled, a final
+/// CRLF, and the terminating dot. It goes out in pieces of about 64 KB,
+/// so a large message is never copied whole.
+async fn write_stuffed<W: AsyncWrite + Unpin>(w: &mut W, message: &[u8]) -> std::io::Result<()> {
+    const PIECE: usize = 64 * 1024;
+    let mut out = Vec::with_capacity(PIECE);
     let mut start = 0;
     if message.first() == Some(&b'.') {
         out.push(b'.');
     }
-    for lf in memchr::memchr_iter(b'\n', message) {
-        out.extend_from_slice(&message[start..=lf]);
-        start = lf + 1;
+    let mut lines = memchr::memchr_iter(b'\n', message).map(|lf| lf + 1);
+    loop {
+        let end = lines.next();
+        let line = &message[start..end.unwrap_or(message.len())];
+        if out.len() + line.len() > PIECE {
+            w.write_all(&out).await?;
+            out.clear();
+        }
+        if line.len() > PIECE {
+            w.write_all(line).await?;
+        } else {
+            out.extend_from_slice(line);
+        }
+        let Some(end) = end else { break };
+        start = end;
         if message.get(start) == Some(&b'.') {
             out.push(b'.');
         }
     }
-    out.extend_from_slice(&message[start..]);
-    if !out.ends_with(b"\r\n") {
+    if !message.ends_with(b"\r\n") {
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b".\r\n");
-    out
+    w.write_all(&out).await
 }
 
 #[cfg(test)]
@@ -329,7 +341,40 @@ mod tests {
 
     #[test]
     fn dot_stuffing() {
-        assert_eq!(dot_stuff(b".a\r\n.\r\nb"), b"..a\r\n..\r\nb\r\n.\r\n");
-        assert_eq!(dot_stuff(b""), b"\r\n.\r\n");
+        let stuffed = |m: &[u8]| {
+            let mut out = Vec::new();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("runtime");
+            runtime
+                .block_on(write_stuffed(&mut out, m))
+                .expect("written");
+            out
+        };
+        assert_eq!(stuffed(b".a\r\n.\r\nb"), b"..a\r\n..\r\nb\r\n.\r\n");
+        assert_eq!(stuffed(b""), b"\r\n.\r\n");
+        assert_eq!(stuffed(b"x\r\n"), b"x\r\n.\r\n");
+        // Across pieces and in lines longer than a piece, every leading dot
+        // is doubled and nothing is lost.
+        let mut big = Vec::new();
+        for i in 0..20_000 {
+            big.extend_from_slice(if i % 3 == 0 {
+                b".dot line\r\n"
+            } else {
+                b"plain line\r\n"
+            });
+        }
+        big.extend_from_slice(&[b'y'; 200_000]);
+        big.extend_from_slice(b"\r\n.last");
+        let out = stuffed(&big);
+        let mut expected = Vec::new();
+        for line in big.split_inclusive(|&c| c == b'\n') {
+            if line.starts_with(b".") {
+                expected.push(b'.');
+            }
+            expected.extend_from_slice(line);
+        }
+        expected.extend_from_slice(b"\r\n.\r\n");
+        assert_eq!(out, expected);
     }
 }

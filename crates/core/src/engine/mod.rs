@@ -416,7 +416,7 @@ fn collect_unpacked(e: &Entity, out: &mut Vec<UnpackedReport>) {
     }
 }
 
-fn charset(e: &Entity) -> Option<&str> {
+fn charset<'e>(e: &'e Entity<'_>) -> Option<&'e str> {
     e.params
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("charset"))

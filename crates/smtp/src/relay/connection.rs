@@ -95,9 +95,11 @@ impl RelayConnection {
         }
         // Our trace header goes on first, so that the original kept in the
         // quarantine and the spool shows where it entered.
-        let mut traced = self.received_header(peer, &data).into_bytes();
-        traced.extend_from_slice(&data);
-        let data = Arc::new(traced);
+        // In place: a large message is not held twice.
+        let trace = self.received_header(peer, &data).into_bytes();
+        let mut data = data;
+        data.splice(0..0, trace);
+        let data = Arc::new(data);
         if relay.mode() == Mode::Spool {
             record.event = AuditEvent::Queued;
             let reply = self.spool(&data, envelope, received_at_ms).await;
