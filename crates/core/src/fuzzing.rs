@@ -219,16 +219,7 @@ pub fn tnef(bytes: &[u8]) -> Result<Option<usize>, String> {
             return Err("an attachment without a name".into());
         }
     }
-    let message = [
-        &b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
-           Content-Type: application/ms-tnef\r\nContent-Transfer-Encoding: base64\r\n\r\n"[..],
-        base64::engine::general_purpose::STANDARD
-            .encode(bytes)
-            .as_bytes(),
-        b"\r\n--b--\r\n",
-    ]
-    .concat();
-    check_message(&message)?;
+    check_message(&attached("application/ms-tnef", bytes))?;
     Ok(files.map(|f| f.len()))
 }
 
@@ -259,18 +250,24 @@ pub fn msg(bytes: &[u8]) -> Result<Option<usize>, String> {
         }
         leaves = Some(all.len());
     }
-    let message = [
-        &b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
-           Content-Type: application/vnd.ms-outlook; name=m.msg\r\n\
-           Content-Transfer-Encoding: base64\r\n\r\n"[..],
+    check_message(&attached("application/vnd.ms-outlook; name=m.msg", bytes))?;
+    Ok(leaves)
+}
+
+/// A message with `bytes` attached in base64 under `content_type`.
+fn attached(content_type: &str, bytes: &[u8]) -> Vec<u8> {
+    [
+        format!(
+            "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+             Content-Type: {content_type}\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        )
+        .as_bytes(),
         base64::engine::general_purpose::STANDARD
             .encode(bytes)
             .as_bytes(),
         b"\r\n--b--\r\n",
     ]
-    .concat();
-    check_message(&message)?;
-    Ok(leaves)
+    .concat()
 }
 
 /// The `mime` oracle: where parse → rebuild → parse does not keep every

@@ -13,6 +13,7 @@
 //! assert_eq!(outcome.verdict, Verdict::Deliver);
 //! ```
 
+pub mod date;
 mod disarm;
 mod engine;
 mod finding;

@@ -566,33 +566,8 @@ fn encoding_for(code_page: u32) -> &'static encoding_rs::Encoding {
 
 /// A FILETIME (100 ns ticks since 1601) as an RFC 5322 date in UTC.
 fn date(filetime: u64) -> Option<String> {
-    let secs = i64::try_from(filetime / 10_000_000).ok()? - 11_644_473_600;
-    if !(0..=253_402_300_799).contains(&secs) {
-        return None;
-    }
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Days since 1970 to a civil date (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    Some(format!(
-        "{}, {day:02} {} {year} {:02}:{:02}:{:02} +0000",
-        WEEKDAYS[usize::try_from(days.rem_euclid(7)).ok()?],
-        MONTHS[usize::try_from(month - 1).ok()?],
-        rest / 3_600,
-        rest % 3_600 / 60,
-        rest % 60
-    ))
+    let secs = (filetime / 10_000_000).checked_sub(11_644_473_600)?;
+    (secs <= 253_402_300_799).then(|| crate::date::rfc5322(secs * 1000))
 }
 
 /// The dictionary compressed RTF starts with (MS-OXRTFCP).
@@ -800,7 +775,7 @@ mod tests {
         // 2026-12-07 12:34:56 UTC.
         let secs: u64 = 1_796_646_896;
         let ft = (secs + 11_644_473_600) * 10_000_000;
-        assert_eq!(date(ft).unwrap(), "Mon, 07 Dec 2026 12:34:56 +0000");
+        assert_eq!(date(ft).unwrap(), "Mon, 7 Dec 2026 12:34:56 +0000");
         assert_eq!(date(0), None);
     }
 

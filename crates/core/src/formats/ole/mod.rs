@@ -503,15 +503,17 @@ fn xlm_macro_sheets(stream: &[u8]) -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// A PowerPoint record: version and instance, type, body.
+    fn record(ver_inst: u16, kind: u16, body: &[u8]) -> Vec<u8> {
+        let mut r = ver_inst.to_le_bytes().to_vec();
+        r.extend_from_slice(&kind.to_le_bytes());
+        r.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        r.extend_from_slice(body);
+        r
+    }
+
     #[test]
     fn vba_info_is_found_inside_containers() {
-        let record = |ver: u8, kind: u16, body: &[u8]| {
-            let mut r = vec![ver, 0];
-            r.extend_from_slice(&kind.to_le_bytes());
-            r.extend_from_slice(&(body.len() as u32).to_le_bytes());
-            r.extend_from_slice(body);
-            r
-        };
         let info = record(
             0x0F,
             0x03FF,
@@ -547,13 +549,6 @@ mod tests {
 
     #[test]
     fn objects_are_emptied_in_place_and_the_stream_keeps_its_size() {
-        let record = |ver_inst: u16, kind: u16, body: &[u8]| {
-            let mut r = ver_inst.to_le_bytes().to_vec();
-            r.extend_from_slice(&kind.to_le_bytes());
-            r.extend_from_slice(&(body.len() as u32).to_le_bytes());
-            r.extend_from_slice(body);
-            r
-        };
         // An OLE Package storage holding a program, compressed as
         // PowerPoint stores it (instance 1: size, then zlib).
         let mut package =
