@@ -10,6 +10,12 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use mugai_core::{Direction, Engine, LureRules, Policy};
 
+/// mimalloc gives a burst's memory back to the system within seconds;
+/// glibc's per-thread arenas kept much of it (BENCHMARKS.md, "The relay
+/// under load and abuse").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod eval;
 #[cfg(feature = "yara")]
 mod rules;
