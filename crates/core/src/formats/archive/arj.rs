@@ -129,22 +129,28 @@ pub(super) fn walk(ins: &mut dyn Members, bytes: &[u8], location: &str, depth: u
         }
         let name = header.name.clone();
         let here = format!("{location}!{name}");
-        if header.flags & GARBLED != 0 {
-            ins.name_only(&name, &here);
-            ins.finding(
+        // What cannot be read has only its name checked, and says why.
+        let unreadable = if header.flags & GARBLED != 0 {
+            Some((
                 FindingKind::EncryptedArchive,
-                &here,
-                "encrypted ARJ member cannot be inspected".into(),
-            );
-            continue;
-        }
-        if header.flags & VOLUME != 0 {
-            ins.name_only(&name, &here);
-            ins.finding(
+                "encrypted ARJ member cannot be inspected".to_owned(),
+            ))
+        } else if header.flags & VOLUME != 0 {
+            Some((
                 FindingKind::UninspectableArchive,
-                &here,
-                "ARJ member continued in another volume".into(),
-            );
+                "ARJ member continued in another volume".to_owned(),
+            ))
+        } else if header.method > 4 {
+            Some((
+                FindingKind::UninspectableArchive,
+                format!("ARJ member compressed by unknown method {}", header.method),
+            ))
+        } else {
+            None
+        };
+        if let Some((kind, detail)) = unreadable {
+            ins.name_only(&name, &here);
+            ins.finding(kind, &here, detail);
             continue;
         }
         let (size, compressed) = (header.original as u64, header.compressed as u64);
@@ -168,20 +174,11 @@ pub(super) fn walk(ins: &mut dyn Members, bytes: &[u8], location: &str, depth: u
                 },
                 compressed,
             ),
-            4 => read_bounded(
+            _ => read_bounded(
                 ins.budget(),
                 Fastest::new(data, header.original),
                 compressed,
             ),
-            m => {
-                ins.name_only(&name, &here);
-                ins.finding(
-                    FindingKind::UninspectableArchive,
-                    &here,
-                    format!("ARJ member compressed by unknown method {m}"),
-                );
-                continue;
-            }
         };
         match read {
             Ok(data) if data.len() == header.original && crc32(&data) == header.crc => {

@@ -30,21 +30,20 @@ pub(super) fn repack(
         out: ZipWriter::new(Cursor::new(Vec::with_capacity(bytes.len()))),
         names: HashSet::new(),
         removed: vec![format!("{} archive written anew as a zip", t.name())],
-        kept: 0,
         failed: None,
     };
     super::walk(&mut sink, t, bytes, location, 0);
     let Repack {
         out,
+        names,
         removed,
-        kept,
         failed,
         ..
     } = sink;
     if let Some(why) = failed {
         return Err(why);
     }
-    if kept == 0 {
+    if names.is_empty() {
         return Err(FormatError::Unsupported(
             "no member of the archive could be kept".into(),
         ));
@@ -57,10 +56,10 @@ struct Repack<'r> {
     judge: &'r mut dyn Rebuilder,
     location: &'r str,
     out: ZipWriter<Cursor<Vec<u8>>>,
-    /// Names written: a name twice (tar allows it) keeps the first.
+    /// Names written (the members kept): a name twice (tar allows it)
+    /// keeps the first.
     names: HashSet<String>,
     removed: Vec<String>,
-    kept: usize,
     /// Why the archive cannot be rebuilt: the walk failed where the
     /// inspection did not, or the zip could not be written.
     failed: Option<FormatError>,
@@ -162,7 +161,6 @@ impl Members for Repack<'_> {
             return Err(Exhausted::Entries);
         }
         self.removed.extend(notes);
-        self.kept += 1;
         Ok(())
     }
 
